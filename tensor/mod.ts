@@ -1,0 +1,41 @@
+/**
+ * The `Tensor`, its creation functions, the seeded generator and memory scopes.
+ *
+ * @example
+ * ```ts
+ * import { randn, tidy } from "@adamant/core/tensor";
+ * const y = tidy(() => randn([2, 3]).relu().sum());
+ * console.assert(y.item() >= 0);
+ * ```
+ * @module
+ */
+
+export { Tensor, type HookHandle, type NestedArray, type TensorLike } from "./tensor.ts";
+export type { DType, TypedArray } from "./dtype.ts";
+export type { Shape } from "./shape.ts";
+export type { VarOptions } from "./ops/reduce.ts";
+export {
+  arange,
+  bernoulli,
+  type CreateOptions,
+  eye,
+  full,
+  fullLike,
+  linspace,
+  ones,
+  onesLike,
+  rand,
+  randint,
+  randLike,
+  randn,
+  randnLike,
+  type RandomOptions,
+  tensor,
+  type TensorOptions,
+  zeros,
+  zerosLike,
+} from "./creation.ts";
+export { concat, maximum, minimum, stack, where } from "./functional.ts";
+export { defaultGenerator, Generator, manualSeed } from "./random.ts";
+export { keep, tidy } from "./scope.ts";
+export { memory, type MemoryInfo } from "./pool.ts";

@@ -1,0 +1,373 @@
+/**
+ * Elementwise ops: one table row per op with its JavaScript expression (the CPU kernel is
+ * generated from it) and its gradient written with other ops, so gradients of gradients
+ * work.
+ * @module
+ */
+
+import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
+import { type DType, isFloat } from "../dtype.ts";
+import { binaryKernel, type Strided, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
+import { broadcastShapes, broadcastStrides, checkShape, fmt, sameShape, type Shape } from "../shape.ts";
+import { Tensor, type TensorLike } from "../tensor.ts";
+import { record } from "./record.ts";
+
+function strided(t: Tensor): Strided {
+  return { data: t.data, offset: t.offset, strides: t.strides };
+}
+
+function stridedAs(t: Tensor, shape: Shape): Strided {
+  return { data: t.data, offset: t.offset, strides: broadcastStrides(t.shape, t.strides, shape) };
+}
+
+/** A contiguous tensor of `dtype` holding `data` (copied). */
+export function fromData(data: ArrayLike<number>, shape: Shape, dtype: DType): Tensor {
+  const out = Tensor.empty(shape, dtype);
+  if (data.length !== out.size) {
+    throw new TypeError(`tensor: ${data.length} values cannot fill shape ${fmt(shape)}`);
+  }
+  out.data.set(data);
+  return out;
+}
+
+/** A tensor shaped and typed like `t`, filled with `value`. */
+export function fullLike(t: Tensor, value: number): Tensor {
+  return full(t.shape, value, t.dtype);
+}
+
+/** A new contiguous tensor filled with `value`. */
+export function full(shape: Shape, value: number, dtype: DType): Tensor {
+  const out = Tensor.empty(checkShape("full", shape), dtype);
+  out.data.fill(value);
+  return out;
+}
+
+function checkFloat(op: string, t: Tensor): void {
+  if (!isFloat(t.dtype)) {
+    throw new TypeError(`${op}: needs a floating tensor, got ${t.dtype} (convert with .float())`);
+  }
+}
+
+/** A copy of `t` as `dtype`; float-to-float conversions pass gradients back. */
+export function cast(t: Tensor, dtype: DType): Tensor {
+  const out = Tensor.empty(t.shape, dtype);
+  unaryKernel(dtype === "int32" ? "Math.trunc(x)" : "x", t.shape, strided(t), strided(out), t.isContiguous);
+  if (!isFloat(dtype) || !isFloat(t.dtype)) return out;
+  const from = t.dtype;
+  return record(out, "to", [t], [], (g) => [g.to(from)]);
+}
+
+// ---- binary ----------------------------------------------------------------------------
+
+type BinaryGrad = (g: Tensor, a: Tensor, b: TensorLike, out: Tensor) => [Tensor | null, Tensor | null];
+
+interface BinaryOp {
+  expr: string;
+  grad: BinaryGrad;
+  /** Whether backward reads the output (then it is saved too). */
+  usesOut?: boolean;
+  floatOnly?: boolean;
+}
+
+/** `g * mask` for tie-splitting max/min: 1 where `pick`, 1/2 where equal, 0 elsewhere. */
+function tieMask(pick: Tensor, equal: Tensor): Tensor {
+  return pick.add(equal.mul(0.5));
+}
+
+const BINARY: Record<string, BinaryOp> = {
+  add: { expr: "x + y", grad: (g) => [g, g] },
+  sub: { expr: "x - y", grad: (g) => [g, g.neg()] },
+  mul: { expr: "x * y", grad: (g, a, b) => [g.mul(b), g.mul(a)] },
+  div: {
+    expr: "x / y",
+    floatOnly: true,
+    grad: (g, a, b) => [g.div(b), g.mul(a).neg().div(mulLike(b, b))],
+  },
+  pow: {
+    expr: "Math.pow(x, y)",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, a, b, out) => [
+      g.mul(powLike(a, subLike(b, 1))).mul(b),
+      typeof b === "number" ? null : g.mul(out).mul(a.log()),
+    ],
+  },
+  maximum: {
+    expr: "(x > y || x !== x) ? x : y",
+    grad: (g, a, b) => [
+      g.mul(tieMask(a.gt(b), a.eq(b))),
+      typeof b === "number" ? null : g.mul(tieMask(b.gt(a), a.eq(b))),
+    ],
+  },
+  minimum: {
+    expr: "(x < y || x !== x) ? x : y",
+    grad: (g, a, b) => [
+      g.mul(tieMask(a.lt(b), a.eq(b))),
+      typeof b === "number" ? null : g.mul(tieMask(b.lt(a), a.eq(b))),
+    ],
+  },
+};
+
+function mulLike(a: TensorLike, b: TensorLike): TensorLike {
+  return typeof a === "number" ? (typeof b === "number" ? a * b : b.mul(a)) : a.mul(b);
+}
+function subLike(a: TensorLike, b: number): TensorLike {
+  return typeof a === "number" ? a - b : a.sub(b);
+}
+function powLike(a: Tensor, b: TensorLike): Tensor {
+  return a.pow(b);
+}
+
+const COMPARE = {
+  eq: "x === y ? 1 : 0",
+  ne: "x !== y ? 1 : 0",
+  lt: "x < y ? 1 : 0",
+  le: "x <= y ? 1 : 0",
+  gt: "x > y ? 1 : 0",
+  ge: "x >= y ? 1 : 0",
+} as const;
+
+function checkDTypes(op: string, a: Tensor, b: TensorLike): void {
+  if (typeof b !== "number" && a.dtype !== b.dtype) {
+    throw new TypeError(
+      `${op}: dtype mismatch, ${a.dtype} ${fmt(a.shape)} against ${b.dtype} ${fmt(b.shape)} ` +
+        "(convert one with .to(dtype))",
+    );
+  }
+}
+
+/** Runs a binary expression forward only: broadcasting, dtype checks, fast paths. */
+function binaryForward(op: string, expr: string, a: Tensor, b: TensorLike): Tensor {
+  checkDTypes(op, a, b);
+  if (typeof b === "number") {
+    const out = Tensor.empty(a.shape, a.dtype);
+    binaryKernel(expr, a.shape, strided(a), b, strided(out), a.isContiguous);
+    return out;
+  }
+  if (sameShape(a.shape, b.shape) && a.isContiguous && b.isContiguous) {
+    const out = Tensor.empty(a.shape, a.dtype);
+    binaryKernel(expr, a.shape, strided(a), strided(b), strided(out), true);
+    return out;
+  }
+  if (b.size === 1 && b.ndim <= a.ndim) {
+    const out = Tensor.empty(a.shape, a.dtype);
+    binaryKernel(expr, a.shape, strided(a), b.data[b.offset], strided(out), a.isContiguous);
+    return out;
+  }
+  const shape = broadcastShapes(op, a.shape, b.shape);
+  const out = Tensor.empty(shape, a.dtype);
+  if (a.size === 1 && a.ndim <= b.ndim && b.isContiguous) {
+    binaryKernel(expr, shape, strided(b), a.data[a.offset], strided(out), true, true);
+    return out;
+  }
+  binaryKernel(expr, shape, stridedAs(a, shape), stridedAs(b, shape), strided(out), false);
+  return out;
+}
+
+function binary(name: keyof typeof BINARY, a: Tensor, b: TensorLike): Tensor {
+  const op = BINARY[name];
+  if (op.floatOnly) checkFloat(name, a);
+  const out = binaryForward(name, op.expr, a, b);
+  const saved = typeof b === "number" ? [a] : [a, b];
+  if (op.usesOut) saved.push(out);
+  return record(out, name, [a, b], saved, (g) => {
+    const [ga, gb] = op.grad(g, a, b, out);
+    return [
+      ga === null ? null : reduceTo(ga, a.shape),
+      gb === null || typeof b === "number" ? null : reduceTo(gb, b.shape),
+    ];
+  });
+}
+
+function reduceTo(g: Tensor, shape: Shape): Tensor {
+  return sameShape(g.shape, shape) ? g : g.sumTo(shape);
+}
+
+/** `a + b`. */
+export const add = (a: Tensor, b: TensorLike): Tensor => binary("add", a, b);
+/** `a - b`. */
+export const sub = (a: Tensor, b: TensorLike): Tensor => binary("sub", a, b);
+/** `a * b`. */
+export const mul = (a: Tensor, b: TensorLike): Tensor => binary("mul", a, b);
+/** `a / b`. */
+export const div = (a: Tensor, b: TensorLike): Tensor => binary("div", a, b);
+/** `a ** b`. */
+export const pow = (a: Tensor, b: TensorLike): Tensor => binary("pow", a, b);
+/** Elementwise maximum. */
+export const maximum = (a: Tensor, b: TensorLike): Tensor => binary("maximum", a, b);
+/** Elementwise minimum. */
+export const minimum = (a: Tensor, b: TensorLike): Tensor => binary("minimum", a, b);
+
+/** A comparison mask: 1 where it holds, 0 elsewhere, in the inputs' dtype; no gradient. */
+export function compare(name: keyof typeof COMPARE, a: Tensor, b: TensorLike): Tensor {
+  return binaryForward(name, COMPARE[name], a, b);
+}
+
+// ---- unary -----------------------------------------------------------------------------
+
+interface UnaryOp {
+  expr: string;
+  /** Gradient from the output gradient, the input, the output and the parameters. */
+  grad: ((g: Tensor, x: Tensor, out: Tensor, p0: number, p1: number) => Tensor) | null;
+  floatOnly?: boolean;
+  usesOut?: boolean;
+}
+
+const SQRT1_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+const UNARY: Record<string, UnaryOp> = {
+  neg: { expr: "-x", grad: (g) => g.neg() },
+  abs: { expr: "Math.abs(x)", grad: (g, x) => g.mul(x.sign()) },
+  sign: { expr: "x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x", grad: null },
+  exp: { expr: "Math.exp(x)", floatOnly: true, usesOut: true, grad: (g, _x, out) => g.mul(out) },
+  log: { expr: "Math.log(x)", floatOnly: true, grad: (g, x) => g.div(x) },
+  sqrt: {
+    expr: "Math.sqrt(x)",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, _x, out) => g.div(out.mul(2)),
+  },
+  rsqrt: {
+    expr: "1 / Math.sqrt(x)",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, _x, out) => g.mul(out.pow(3)).mul(-0.5),
+  },
+  tanh: {
+    expr: "Math.tanh(x)",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, _x, out) => g.mul(out.mul(out).neg().add(1)),
+  },
+  sigmoid: {
+    expr: "x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, _x, out) => g.mul(out.mul(out.neg().add(1))),
+  },
+  erf: {
+    expr: "H.erf(x)",
+    floatOnly: true,
+    grad: (g, x) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))),
+  },
+  relu: { expr: "x > 0 ? x : 0", grad: (g, x) => g.mul(x.gt(0)) },
+  leakyRelu: {
+    expr: "x > 0 ? x : x * p0",
+    floatOnly: true,
+    grad: (g, x, _out, slope) => g.mul(x.gt(0).mul(1 - slope).add(slope)),
+  },
+  gelu: {
+    expr: `0.5 * x * (1 + H.erf(x * ${SQRT1_2}))`,
+    floatOnly: true,
+    // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+    grad: (g, x) =>
+      g.mul(
+        x.mul(SQRT1_2).erf().add(1).mul(0.5).add(
+          x.mul(x.mul(x).mul(-0.5).exp()).mul(INV_SQRT_2PI),
+        ),
+      ),
+  },
+  geluTanh: {
+    expr: `0.5 * x * (1 + Math.tanh(${GELU_C} * (x + 0.044715 * x * x * x)))`,
+    floatOnly: true,
+    grad: (g, x) => {
+      const t = x.add(x.pow(3).mul(0.044715)).mul(GELU_C).tanh();
+      const dInner = x.mul(x).mul(3 * 0.044715).add(1).mul(GELU_C);
+      return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(t.mul(t).neg().add(1)).mul(dInner)));
+    },
+  },
+  softplus: {
+    // PyTorch: linear once beta * x exceeds the threshold
+    expr: "x * p0 > p1 ? x : Math.log1p(Math.exp(x * p0)) / p0",
+    floatOnly: true,
+    grad: (g, x, _out, beta, threshold) =>
+      g.mul(x.mul(beta).sigmoid().mul(x.mul(beta).le(threshold)).add(x.mul(beta).gt(threshold))),
+  },
+};
+
+/** Applies the table's unary op `name` with up to two scalar parameters. */
+export function unary(name: keyof typeof UNARY, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  const op = UNARY[name];
+  if (op.floatOnly) checkFloat(name, x);
+  const out = Tensor.empty(x.shape, x.dtype);
+  unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
+  const grad = op.grad;
+  if (grad === null) return out;
+  return record(out, name, [x], op.usesOut ? [x, out] : [x], (g) => [grad(g, x, out, p0, p1)]);
+}
+
+/** Limits values to [min, max]; the gradient passes where the value was inside. */
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  if (min === undefined && max === undefined) {
+    throw new TypeError("clamp: give at least one of min and max");
+  }
+  if (min !== undefined && max !== undefined && min > max) {
+    throw new RangeError(`clamp: min ${min} is greater than max ${max}`);
+  }
+  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  const out = Tensor.empty(x.shape, x.dtype);
+  unaryKernel("x < p0 ? p0 : x > p1 ? p1 : x", x.shape, strided(x), strided(out), x.isContiguous, lo, hi);
+  return record(out, "clamp", [x], [x], (g) => [g.mul(x.ge(lo).mul(x.le(hi)))]);
+}
+
+/** `a` where `cond` is non-zero, `b` elsewhere, broadcasting all three. */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const dtype = typeof a !== "number" ? a.dtype : typeof b !== "number" ? b.dtype : "float32";
+  const ta = typeof a === "number" ? full([], a, dtype) : a;
+  const tb = typeof b === "number" ? full([], b, dtype) : b;
+  checkDTypes("where", ta, tb);
+  const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, ta.shape), tb.shape);
+  const out = Tensor.empty(shape, dtype);
+  whereKernel(shape, stridedAs(cond, shape), stridedAs(ta, shape), stridedAs(tb, shape), strided(out));
+  return record(out, "where", [ta, tb], [cond], (g) => {
+    const zero = g.zerosLike();
+    return [reduceTo(cond.where(g, zero), ta.shape), reduceTo(cond.where(zero, g), tb.shape)];
+  });
+}
+
+// ---- in place ----------------------------------------------------------------------------
+
+const IN_PLACE = { add: "x + y", sub: "x - y", mul: "x * y", div: "x / y", second: "y" } as const;
+
+/**
+ * Writes `target op= other` into `target`'s storage and bumps its version. Refused while
+ * grad mode is on for a tensor that requires grad, as PyTorch refuses it for leaves.
+ */
+export function inPlace(
+  name: string,
+  target: Tensor,
+  other: TensorLike,
+  kind: keyof typeof IN_PLACE,
+  alpha = 1,
+): void {
+  if (isGradEnabled() && target.requiresGrad) {
+    throw new Error(
+      `${name}: the tensor requires grad, so modifying it in place would corrupt the graph; ` +
+        "do the update inside noGrad(() => …)",
+    );
+  }
+  checkDTypes(name, target, other);
+  let operand: TensorLike = other;
+  if (typeof other !== "number") {
+    const shape = broadcastShapes(name, target.shape, other.shape);
+    if (!sameShape(shape, target.shape)) {
+      throw new TypeError(
+        `${name}: a tensor of shape ${fmt(other.shape)} cannot be written into ` +
+          `shape ${fmt(target.shape)}`,
+      );
+    }
+    // a view of the same storage read while it is written would see half-updated values
+    const aliased = other.data === target.data;
+    if (aliased || alpha !== 1) operand = noGrad(() => (alpha !== 1 ? other.mul(alpha) : other.clone()));
+  } else operand = other * alpha;
+  const b: Strided | number = typeof operand === "number"
+    ? operand
+    : stridedAs(operand, target.shape);
+  const contiguous = target.isContiguous &&
+    (typeof operand === "number" || (operand.isContiguous && sameShape(operand.shape, target.shape)));
+  binaryKernel(IN_PLACE[kind], target.shape, strided(target), b, strided(target), contiguous);
+  if (operand !== other && typeof operand !== "number") operand.dispose();
+  target.storage.version++;
+}

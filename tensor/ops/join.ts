@@ -1,0 +1,158 @@
+/**
+ * Ops that combine tensors or pick elements by index: concat, stack, gather, scatterAdd,
+ * indexSelect and oneHot.
+ * @module
+ */
+
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { fmt, normalizeAxis, sizeOf } from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { full } from "./elementwise.ts";
+import { record } from "./record.ts";
+
+/** Joins tensors along an existing `axis`. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new TypeError("concat: needs at least one tensor");
+  const first = tensors[0];
+  const a = normalizeAxis("concat", axis, first.ndim);
+  for (const t of tensors) {
+    const same = t.ndim === first.ndim && t.shape.every((d, i) => i === a || d === first.shape[i]);
+    if (!same) {
+      throw new TypeError(
+        `concat: shapes ${fmt(first.shape)} and ${fmt(t.shape)} differ outside axis ${a}`,
+      );
+    }
+    if (t.dtype !== first.dtype) {
+      throw new TypeError(`concat: dtype mismatch, ${first.dtype} against ${t.dtype}`);
+    }
+  }
+  const shape = [...first.shape];
+  shape[a] = tensors.reduce((s, t) => s + t.shape[a], 0);
+  const out = Tensor.empty(shape, first.dtype);
+  const starts: number[] = [];
+  let start = 0;
+  noGrad(() => {
+    for (const t of tensors) {
+      starts.push(start);
+      const part = out.narrow(a, start, t.shape[a]);
+      part.copyInPlace(t);
+      part.dispose();
+      start += t.shape[a];
+    }
+  });
+  return record(out, "concat", tensors, [], (g) => tensors.map((t, i) => g.narrow(a, starts[i], t.shape[a])));
+}
+
+/** Joins same-shaped tensors along a new `axis`. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new TypeError("stack: needs at least one tensor");
+  for (const t of tensors) {
+    if (t.shape.join() !== tensors[0].shape.join()) {
+      throw new TypeError(`stack: shapes ${fmt(tensors[0].shape)} and ${fmt(t.shape)} differ`);
+    }
+  }
+  const a = normalizeAxis("stack", axis, tensors[0].ndim + 1);
+  return concat(tensors.map((t) => t.unsqueeze(a)), a);
+}
+
+function checkIndex(op: string, x: Tensor, axis: number, index: Tensor): number {
+  if (index.dtype !== "int32") throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
+  if (index.ndim !== x.ndim) {
+    throw new TypeError(
+      `${op}: index ${fmt(index.shape)} needs as many dimensions as the input ${fmt(x.shape)}`,
+    );
+  }
+  return normalizeAxis(op, axis, x.ndim);
+}
+
+/**
+ * Walks every position of `index`, calling `visit(position in index order, x offset)`;
+ * throws a RangeError for an index outside the axis.
+ */
+function walkIndex(
+  op: string,
+  x: Tensor,
+  xStrides: readonly number[],
+  axis: number,
+  index: Tensor,
+  visit: (i: number, xo: number) => void,
+): void {
+  const shape = index.shape, n = index.size, r = shape.length;
+  const pos = new Array<number>(r).fill(0);
+  const idx = index.data, size = x.shape[axis];
+  for (let i = 0; i < n; i++) {
+    let io = index.offset, xo = 0;
+    for (let d = 0; d < r; d++) {
+      io += pos[d] * index.strides[d];
+      if (d !== axis) {
+        if (pos[d] >= x.shape[d]) {
+          throw new RangeError(`${op}: index ${fmt(shape)} is larger than the input ${fmt(x.shape)} in dimension ${d}`);
+        }
+        xo += pos[d] * xStrides[d];
+      }
+    }
+    const k = idx[io];
+    if (k < 0 || k >= size) {
+      throw new RangeError(`${op}: index ${k} is out of range for dimension ${axis} of size ${size}`);
+    }
+    visit(i, xo + k * xStrides[axis]);
+    for (let d = r - 1; d >= 0; d--) {
+      if (++pos[d] < shape[d]) break;
+      pos[d] = 0;
+    }
+  }
+}
+
+/** `out[…, i, …] = x[…, index[…, i, …], …]` along `axis`. */
+export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
+  const a = checkIndex("gather", x, axis, index);
+  const out = Tensor.empty(index.shape, x.dtype);
+  const src = x.data, dst = out.data, base = x.offset;
+  walkIndex("gather", x, x.strides, a, index, (i, xo) => {
+    dst[i] = src[base + xo];
+  });
+  return record(out, "gather", [x], [index], (g) => [scatterAdd(x.shape, a, index, g)]);
+}
+
+/** A zero tensor of `shape` with `src` added at the positions `index` names along `axis`. */
+export function scatterAdd(shape: readonly number[], axis: number, index: Tensor, src: Tensor): Tensor {
+  const out = full(shape, 0, src.dtype);
+  const a = checkIndex("scatterAdd", out, axis, index);
+  const s = src.contiguous();
+  const from = s.data, to = out.data, so = s.offset;
+  walkIndex("scatterAdd", out, out.strides, a, index, (i, xo) => {
+    to[xo] += from[so + i];
+  });
+  if (s !== src) s.dispose();
+  return record(out, "scatterAdd", [src], [index], (g) => [g.gather(a, index)]);
+}
+
+/** Slices of `x` along `axis` at the int32 positions of the 1-D `index`. */
+export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
+  if (index.ndim !== 1) throw new TypeError(`indexSelect: index must be 1-D, got ${fmt(index.shape)}`);
+  const a = normalizeAxis("indexSelect", axis, x.ndim);
+  const shape = [...x.shape];
+  shape[a] = index.size;
+  const view = shape.map((_, i) => (i === a ? index.size : 1));
+  return gather(x, a, index.reshape(view).expand(shape));
+}
+
+/** float32 one-hot rows for int32 class indices. */
+export function oneHot(index: Tensor, numClasses: number): Tensor {
+  if (index.dtype !== "int32") throw new TypeError(`oneHot: indices must be int32, got ${index.dtype}`);
+  if (!Number.isInteger(numClasses) || numClasses <= 0) {
+    throw new RangeError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+  }
+  const flat = index.contiguous();
+  const out = full([...index.shape, numClasses], 0, "float32");
+  const src = flat.data, dst = out.data, n = sizeOf(index.shape);
+  for (let i = 0; i < n; i++) {
+    const k = src[flat.offset + i];
+    if (k < 0 || k >= numClasses) {
+      throw new RangeError(`oneHot: class index ${k} is out of range for ${numClasses} classes`);
+    }
+    dst[i * numClasses + k] = 1;
+  }
+  if (flat !== index) flat.dispose();
+  return out;
+}

@@ -1,0 +1,205 @@
+/**
+ * Reductions (sum, mean, max/min, arg-max/min, variance, logsumexp) and softmax. Only
+ * `sum`, `max`/`min` and softmax have kernels; the rest are compositions whose gradients
+ * come for free.
+ * @module
+ */
+
+import { noGrad } from "../../autograd/grad_mode.ts";
+import { isFloat } from "../dtype.ts";
+import { type Reducer, reduceKernel } from "../cpu/elementwise.ts";
+import { softmaxRows } from "../cpu/softmax.ts";
+import {
+  contiguousStrides,
+  fmt,
+  normalizeAxes,
+  normalizeAxis,
+  reducedShape,
+  type Shape,
+  sizeOf,
+} from "../shape.ts";
+import { Tensor } from "../tensor.ts";
+import { record } from "./record.ts";
+
+const SUM: Reducer = { init: 0, fold: "acc + x" };
+const MAX: Reducer = { init: -Infinity, fold: "(x > acc || x !== x) ? x : acc" };
+const MIN: Reducer = { init: Infinity, fold: "(x < acc || x !== x) ? x : acc" };
+
+/** Whether `axes` (sorted) are the last dimensions. */
+function isSuffix(axes: readonly number[], ndim: number): boolean {
+  return axes.every((a, i) => a === ndim - axes.length + i);
+}
+
+/** Runs a reduction kernel over `axes`, returning the keep-dim result. */
+function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Tensor {
+  const keepShape = reducedShape(x.shape, axes, true);
+  const out = Tensor.empty(keepShape, x.dtype);
+  if (x.isContiguous && isSuffix(axes, x.ndim)) {
+    const cols = sizeOf(axes.map((a) => x.shape[a]));
+    reduceKernel(reducer, x.shape, x, out.data, [], { rows: out.size, cols });
+  } else {
+    const strides = contiguousStrides(keepShape).map((s, i) => (axes.includes(i) ? 0 : s));
+    reduceKernel(reducer, x.shape, x, out.data, strides, null);
+  }
+  return out;
+}
+
+function finish(out: Tensor, shape: Shape): Tensor {
+  if (shape.length === out.ndim) return out;
+  const r = out.reshape(shape);
+  return r;
+}
+
+/** Sum over `axes` (all when undefined). */
+export function sum(x: Tensor, axes: number | readonly number[] | undefined, keepDim: boolean): Tensor {
+  const ax = normalizeAxes("sum", axes, x.ndim);
+  const keep = noGrad(() => reduceForward(SUM, x, ax));
+  const out = finish(keep, reducedShape(x.shape, ax, keepDim));
+  if (out !== keep) keep.dispose();
+  const keepShape = reducedShape(x.shape, ax, true);
+  return record(out, "sum", [x], [], (g) => [g.reshape(keepShape).expand(x.shape)]);
+}
+
+/** Mean over `axes`. */
+export function mean(x: Tensor, axes: number | readonly number[] | undefined, keepDim: boolean): Tensor {
+  if (!isFloat(x.dtype)) throw new TypeError(`mean: needs a floating tensor, got ${x.dtype}`);
+  const ax = normalizeAxes("mean", axes, x.ndim);
+  const count = sizeOf(ax.map((a) => x.shape[a]));
+  return sum(x, ax, keepDim).div(count);
+}
+
+/** Max or min over `axes`; backward shares the gradient evenly among tied extremes. */
+export function extreme(
+  name: "max" | "min",
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepDim: boolean,
+): Tensor {
+  const ax = normalizeAxes(name, axes, x.ndim);
+  if (ax.some((a) => x.shape[a] === 0)) {
+    throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
+  }
+  const keep = reduceForward(name === "max" ? MAX : MIN, x, ax);
+  const out = finish(keep, reducedShape(x.shape, ax, keepDim));
+  return record(out, name, [x], [x, keep], (g) => {
+    const mask = x.eq(keep);
+    const gk = g.reshape(keep.shape);
+    return [gk.div(mask.sum(ax, true)).mul(mask)];
+  });
+}
+
+/** int32 indices of the first maximum (or minimum) along `axis`. */
+export function argExtreme(
+  name: "argmax" | "argmin",
+  x: Tensor,
+  axis: number | undefined,
+  keepDim: boolean,
+): Tensor {
+  if (axis === undefined) {
+    const flat = argExtreme(name, x.reshape([-1]), 0, false);
+    return keepDim ? flat.reshape(x.shape.map(() => 1)) : flat;
+  }
+  const a = normalizeAxis(name, axis, x.ndim);
+  const n = x.ndim === 0 ? 1 : x.shape[a];
+  if (n === 0) throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
+  const order = x.shape.map((_, i) => i).filter((i) => i !== a);
+  const moved = x.ndim === 0 ? x.reshape([1]) : x.permute([...order, a]).contiguous();
+  const data = moved.data, rows = moved.size / n;
+  const out = Tensor.empty(reducedShape(x.shape, [a], keepDim), "int32");
+  const idx = out.data;
+  const better = name === "argmax"
+    ? (v: number, best: number) => v > best || (v !== v && best === best)
+    : (v: number, best: number) => v < best || (v !== v && best === best);
+  for (let r = 0; r < rows; r++) {
+    const p = moved.offset + r * n;
+    let best = data[p], at = 0;
+    for (let c = 1; c < n; c++) {
+      if (better(data[p + c], best)) {
+        best = data[p + c];
+        at = c;
+      }
+    }
+    idx[r] = at;
+  }
+  if (moved !== x) moved.dispose();
+  return out;
+}
+
+/**
+ * Options of `var` and `std`.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@adamant/core";
+ * console.assert(tensor([1, 3]).var(undefined, { unbiased: false }).item() === 1);
+ * ```
+ */
+export interface VarOptions {
+  /** Divide by n - 1 (Bessel's correction) instead of n; default true, as in PyTorch. */
+  unbiased?: boolean;
+  /** Keep reduced dimensions as size 1. */
+  keepDim?: boolean;
+}
+
+/** Variance over `axes`, as a composition of differentiable ops. */
+export function variance(
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  options: VarOptions,
+): Tensor {
+  const ax = normalizeAxes("var", axes, x.ndim);
+  const n = sizeOf(ax.map((a) => x.shape[a]));
+  const ddof = (options.unbiased ?? true) ? 1 : 0;
+  const diff = x.sub(x.mean(ax, true));
+  return diff.mul(diff).sum(ax, options.keepDim ?? false).div(Math.max(n - ddof, 0));
+}
+
+/** `log(sum(exp(x)))` over `axes`, shifted by the (constant) maximum for stability. */
+export function logsumexp(
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepDim: boolean,
+): Tensor {
+  const ax = normalizeAxes("logsumexp", axes, x.ndim);
+  const m = noGrad(() => {
+    const raw = x.max(ax, true);
+    return raw.abs().eq(Infinity).where(0, raw);
+  });
+  const out = x.sub(m).exp().sum(ax, true).log().add(m);
+  return keepDim ? out : out.reshape(reducedShape(x.shape, ax, false));
+}
+
+/** Softmax or log-softmax along `axis`. */
+export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
+  const name = log ? "logSoftmax" : "softmax";
+  if (!isFloat(x.dtype)) throw new TypeError(`${name}: needs a floating tensor, got ${x.dtype}`);
+  const a = normalizeAxis(name, axis, x.ndim);
+  if (x.ndim > 0 && a !== x.ndim - 1) {
+    const perm = x.shape.map((_, i) => i);
+    perm[a] = x.ndim - 1;
+    perm[x.ndim - 1] = a;
+    return softmax(x.permute(perm), -1, log).permute(perm);
+  }
+  const src = x.contiguous();
+  const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+  const out = Tensor.empty(x.shape, x.dtype);
+  softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
+  if (src !== x) src.dispose();
+  return record(out, name, [x], [out], (g) =>
+    log
+      ? [g.sub(out.exp().mul(g.sum(-1, true)))]
+      : [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
+}
+
+/** Sums `g` down to `shape`, undoing a broadcast. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  const lead = g.ndim - shape.length;
+  const bad = lead < 0 || shape.some((d, i) => d !== 1 && d !== g.shape[lead + i]);
+  if (bad) throw new TypeError(`sumTo: shape ${fmt(g.shape)} cannot be summed to ${fmt(shape)}`);
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  if (axes.length === 0) return g.reshape(shape);
+  return g.sum(axes, true).reshape(shape);
+}

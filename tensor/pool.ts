@@ -1,0 +1,88 @@
+/**
+ * A size-classed pool of CPU buffers. First touching fresh memory costs about 10 µs per
+ * 4 KiB page on the machines we measure on, so outputs come from released buffers when one
+ * of the right class is free, and fresh bytes are counted so tests can assert reuse.
+ * @module
+ */
+
+import { ARRAY_TYPES, BYTES, type DType, type TypedArray } from "./dtype.ts";
+
+/** Buffers of at most this many bytes are pooled; larger ones are left to the GC. */
+const MAX_POOLED_BYTES_TOTAL = 1 << 30;
+const MIN_CLASS = 64;
+
+const free = new Map<number, ArrayBuffer[]>();
+let pooledBytes = 0;
+let freshBytes = 0;
+let reusedBytes = 0;
+
+function sizeClass(bytes: number): number {
+  let c = MIN_CLASS;
+  while (c < bytes) c *= 2;
+  return c;
+}
+
+/** A typed array of `length` elements from the pool; its contents are undefined. */
+export function acquire(dtype: DType, length: number): TypedArray {
+  const cls = sizeClass(length * BYTES[dtype]);
+  const list = free.get(cls);
+  let buffer = list?.pop();
+  if (buffer) {
+    pooledBytes -= cls;
+    reusedBytes += cls;
+  } else {
+    buffer = new ArrayBuffer(cls);
+    freshBytes += cls;
+  }
+  return new ARRAY_TYPES[dtype](buffer, 0, length);
+}
+
+/** Returns a buffer obtained from `acquire` to the pool. */
+export function release(array: TypedArray): void {
+  const buffer = array.buffer;
+  if (!(buffer instanceof ArrayBuffer)) return; // shared memory belongs to its arena
+  const cls = buffer.byteLength;
+  if (cls !== sizeClass(cls) || pooledBytes + cls > MAX_POOLED_BYTES_TOTAL) return;
+  let list = free.get(cls);
+  if (!list) free.set(cls, list = []);
+  list.push(buffer);
+  pooledBytes += cls;
+}
+
+/**
+ * Counters of the CPU buffer pool: bytes freshly allocated, bytes served again from the
+ * pool, and bytes now waiting in it.
+ *
+ * @example
+ * ```ts
+ * import { memory } from "@adamant/core";
+ * const { freshBytes } = memory();
+ * console.assert(freshBytes >= 0);
+ * ```
+ */
+export interface MemoryInfo {
+  /** Bytes allocated from the system since the process started. */
+  freshBytes: number;
+  /** Bytes handed out again from the pool since the process started. */
+  reusedBytes: number;
+  /** Bytes held by the pool, ready for reuse. */
+  pooledBytes: number;
+}
+
+/**
+ * Reports the CPU buffer pool's counters; compare two readings to see how many bytes a
+ * piece of code allocated fresh.
+ *
+ * @returns The current counters.
+ * @example
+ * ```ts
+ * import { memory, tidy, zeros } from "@adamant/core";
+ * tidy(() => zeros([1024]));
+ * const before = memory().freshBytes;
+ * tidy(() => zeros([1024]).add(1));
+ * console.assert(memory().freshBytes - before <= 4096);
+ * ```
+ */
+export function memory(): MemoryInfo {
+  return { freshBytes, reusedBytes, pooledBytes };
+}
