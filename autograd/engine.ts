@@ -71,22 +71,53 @@ export function runBackward(root: Tensor, grad: Tensor, options: BackwardOptions
       return;
     }
     const pending = new Map<Node, Tensor>([[root.gradFn, grad]]);
-    for (const node of topologicalOrder(root.gradFn)) {
+    const order = topologicalOrder(root.gradFn);
+    // a leaf's hooks see its whole gradient once: sum every edge into it, then accumulate
+    const leafEdges = new Map<Tensor, number>();
+    for (const node of order) {
+      for (const input of node.inputs) {
+        if (input !== null && input.gradFn === null) {
+          leafEdges.set(input, (leafEdges.get(input) ?? 0) + 1);
+        }
+      }
+    }
+    const leafGrads = new Map<Tensor, Tensor>();
+    const flush = (leaf: Tensor) => {
+      const g = leafGrads.get(leaf);
+      leafGrads.delete(leaf);
+      if (g !== undefined) leaf.accumulateGrad(runHooks(leaf.hooks, g), createGraph);
+    };
+    const arrive = (leaf: Tensor, g: Tensor | null) => {
+      if (g !== null) {
+        const prev = leafGrads.get(leaf);
+        leafGrads.set(leaf, prev === undefined ? g : prev.add(g));
+      }
+      const left = leafEdges.get(leaf)! - 1;
+      leafEdges.set(leaf, left);
+      if (left === 0) flush(leaf);
+    };
+    for (const node of order) {
       const g = pending.get(node);
       pending.delete(node);
-      if (g === undefined) continue;
+      if (g === undefined) {
+        for (const input of node.inputs) {
+          if (input !== null && input.gradFn === null) arrive(input, null);
+        }
+        continue;
+      }
       const grads = node.apply(runHooks(node.hooks, g));
       if (!retainGraph) node.release();
       node.inputs.forEach((input, i) => {
-        const gi = grads[i];
-        if (input === null || gi === null || gi === undefined) return;
+        const gi = grads[i] ?? null;
+        if (input === null) return;
         if (input.gradFn === null) {
-          input.accumulateGrad(runHooks(input.hooks, gi), createGraph);
-        } else {
+          arrive(input, gi);
+        } else if (gi !== null) {
           const prev = pending.get(input.gradFn);
           pending.set(input.gradFn, prev === undefined ? gi : prev.add(gi));
         }
       });
     }
+    for (const leaf of [...leafGrads.keys()]) flush(leaf);
   });
 }

@@ -44,7 +44,11 @@ export interface GradOptions {
  * console.assert(dx.item() === 6 && ddx.item() === 2);
  * ```
  */
-export function grad(output: Tensor, inputs: readonly Tensor[], options: GradOptions = {}): Tensor[] {
+export function grad(
+  output: Tensor,
+  inputs: readonly Tensor[],
+  options: GradOptions = {},
+): Tensor[] {
   const before = inputs.map((x) => x.grad);
   for (const x of inputs) x.grad = null;
   try {

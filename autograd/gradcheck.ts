@@ -67,7 +67,11 @@ export function gradcheck(
   const first = fn(...xs);
   const w = projection(first, 1);
   const loss = (t: Tensor) => t.mul(w).sum();
-  const analytic = grad(loss(first), xs).map((g) => g.toArray());
+  // an output that does not require grad (e.g. the gradient of a linear fn) has zero gradient
+  const l = loss(first);
+  const analytic = l.requiresGrad
+    ? grad(l, xs).map((g) => g.toArray())
+    : xs.map((x) => new Float64Array(x.size));
   const value = () => loss(fn(...xs)).item();
   xs.forEach((x, i) => {
     const data = x.data;
@@ -110,9 +114,13 @@ export function gradgradcheck(
   inputs: readonly Tensor[],
   options: GradcheckOptions = {},
 ): boolean {
-  return gradcheck((...xs) => {
-    const out = fn(...xs);
-    const grads = grad(out.mul(projection(out, 2)).sum(), xs, { createGraph: true });
-    return grads.map((g, i) => g.mul(projection(g, 3 + i)).sum()).reduce((s, t) => s.add(t));
-  }, inputs, options);
+  return gradcheck(
+    (...xs) => {
+      const out = fn(...xs);
+      const grads = grad(out.mul(projection(out, 2)).sum(), xs, { createGraph: true });
+      return grads.map((g, i) => g.mul(projection(g, 3 + i)).sum()).reduce((s, t) => s.add(t));
+    },
+    inputs,
+    options,
+  );
 }

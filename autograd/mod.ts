@@ -4,7 +4,8 @@
  *
  * @example
  * ```ts
- * import { gradcheck, noGrad, randn } from "@adamant/core/autograd";
+ * import { gradcheck, noGrad } from "@adamant/core/autograd";
+console.assert(typeof gradcheck === "function" && typeof noGrad === "function");
  * ```
  * @module
  */

@@ -7,7 +7,7 @@ import { type DType, dtypeOfArray, isDType, isFloat, type TypedArray } from "./d
 import { defaultGenerator, type Generator } from "./random.ts";
 import { checkShape, fmt, type Shape } from "./shape.ts";
 import { fromData, full as fullOf } from "./ops/elementwise.ts";
-import { Tensor, type NestedArray, type TensorLike } from "./tensor.ts";
+import { type NestedArray, Tensor, type TensorLike } from "./tensor.ts";
 
 /**
  * Options shared by the creation functions.
@@ -61,7 +61,9 @@ export interface RandomOptions extends CreateOptions {
 function dtypeOption(op: string, options: CreateOptions | undefined, fallback: DType): DType {
   const dtype = options?.dtype ?? fallback;
   if (!isDType(dtype)) {
-    throw new TypeError(`${op}: option dtype must be "float32", "int32" or "float64", got ${String(dtype)}`);
+    throw new TypeError(
+      `${op}: option dtype must be "float32", "int32" or "float64", got ${String(dtype)}`,
+    );
   }
   return dtype;
 }
@@ -74,13 +76,19 @@ function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
 /** Shape of nested arrays, checking that they are rectangular. */
 function nestedShape(data: NestedArray, path = "data"): number[] {
   if (typeof data === "number") return [];
-  if (!Array.isArray(data)) throw new TypeError(`tensor: ${path} is ${String(data)}, not a number or an array`);
+  if (!Array.isArray(data)) {
+    throw new TypeError(`tensor: ${path} is ${String(data)}, not a number or an array`);
+  }
   if (data.length === 0) return [0];
   const inner = nestedShape(data[0], `${path}[0]`);
   for (let i = 1; i < data.length; i++) {
     const s = nestedShape(data[i], `${path}[${i}]`);
     if (s.join() !== inner.join()) {
-      throw new TypeError(`tensor: ragged nested array: ${path}[${i}] has shape ${fmt(s)}, ${path}[0] has ${fmt(inner)}`);
+      throw new TypeError(
+        `tensor: ragged nested array: ${path}[${i}] has shape ${fmt(s)}, ${path}[0] has ${
+          fmt(inner)
+        }`,
+      );
     }
   }
   return [data.length, ...inner];
@@ -105,7 +113,11 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
   let fallback: DType = "float32";
   if (ArrayBuffer.isView(data)) {
     const dt = dtypeOfArray(data);
-    if (dt === undefined) throw new TypeError(`tensor: ${data.constructor.name} is not supported; use Float32Array, Int32Array or Float64Array`);
+    if (dt === undefined) {
+      throw new TypeError(
+        `tensor: ${data.constructor.name} is not supported; use Float32Array, Int32Array or Float64Array`,
+      );
+    }
     fallback = dt;
     flat = data;
     shape = options.shape ? checkShape("tensor", options.shape) : [data.length];
@@ -114,7 +126,9 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
     flat = typeof data === "number" ? [data] : (data as unknown[]).flat(Infinity) as number[];
     if (options.shape) {
       const target = checkShape("tensor", options.shape);
-      if (shape.length > 1) throw new TypeError("tensor: option shape needs flat data, got nested arrays");
+      if (shape.length > 1) {
+        throw new TypeError("tensor: option shape needs flat data, got nested arrays");
+      }
       shape = target;
     }
   }
@@ -143,7 +157,10 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
  * ```
  */
 export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
-  return finish(fullOf(checkShape("full", shape), value, dtypeOption("full", options, "float32")), options);
+  return finish(
+    fullOf(checkShape("full", shape), value, dtypeOption("full", options, "float32")),
+    options,
+  );
 }
 
 /**
@@ -245,7 +262,9 @@ export function fullLike(t: Tensor, value: number, options?: CreateOptions): Ten
  */
 export function arange(start: number, end?: number, step = 1, options?: CreateOptions): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
+  if (step === 0 || !Number.isFinite(step)) {
+    throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
+  }
   const n = Math.max(0, Math.ceil((end - start) / step));
   const out = Tensor.empty([n], dtypeOption("arange", options, "float32"));
   for (let i = 0; i < n; i++) out.data[i] = start + i * step;
@@ -266,13 +285,22 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
  * console.assert(linspace(0, 1, 3).toArray().join() === "0,0.5,1");
  * ```
  */
-export function linspace(start: number, end: number, steps: number, options?: CreateOptions): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+export function linspace(
+  start: number,
+  end: number,
+  steps: number,
+  options?: CreateOptions,
+): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) {
+    throw new RangeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  }
   const out = Tensor.empty([steps], dtypeOption("linspace", options, "float32"));
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
   // fill from both ends, as PyTorch does, so the last value is exactly `end`
-  const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) out.data[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) {
+    out.data[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+  }
   return finish(out, options);
 }
 
@@ -381,10 +409,17 @@ export function bernoulli(p: TensorLike, shape?: Shape, options?: RandomOptions)
     if (!(p >= 0 && p <= 1)) throw new RangeError(`bernoulli: p must be in [0, 1], got ${p}`);
     return random("bernoulli", shape ?? [], options, (g) => (g.uniform() < p ? 1 : 0));
   }
-  if (!isFloat(p.dtype)) throw new TypeError(`bernoulli: p must be a floating tensor, got ${p.dtype}`);
+  if (!isFloat(p.dtype)) {
+    throw new TypeError(`bernoulli: p must be a floating tensor, got ${p.dtype}`);
+  }
   const probs = p.toArray();
   let i = 0;
-  return random("bernoulli", p.shape, { dtype: p.dtype, ...options }, (g) => (g.uniform() < probs[i++] ? 1 : 0));
+  return random(
+    "bernoulli",
+    p.shape,
+    { dtype: p.dtype, ...options },
+    (g) => (g.uniform() < probs[i++] ? 1 : 0),
+  );
 }
 
 /**

@@ -10,7 +10,7 @@
  * @module
  */
 
-export { Tensor, type HookHandle, type NestedArray, type TensorLike } from "./tensor.ts";
+export { type HookHandle, type NestedArray, Tensor, type TensorLike } from "./tensor.ts";
 export type { DType, TypedArray } from "./dtype.ts";
 export type { Shape } from "./shape.ts";
 export type { VarOptions } from "./ops/reduce.ts";

@@ -33,9 +33,9 @@ export function collect<T>(fn: () => T): { result: T; created: Set<Tensor> } {
 /** Every tensor reachable in a value returned from a scope: arrays and plain objects. */
 function tensorsIn(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v is Tensor): void {
   if (isTensor(value)) out.add(value);
-  else if (Array.isArray(value)) for (const v of value) tensorsIn(v, out, isTensor);
+  else if (Array.isArray(value)) { for (const v of value) tensorsIn(v, out, isTensor); }
   else if (value !== null && typeof value === "object" && !ArrayBuffer.isView(value)) {
-    if (value instanceof Map) for (const v of value.values()) tensorsIn(v, out, isTensor);
+    if (value instanceof Map) { for (const v of value.values()) tensorsIn(v, out, isTensor); }
     else if (Object.getPrototypeOf(value) === Object.prototype) {
       for (const v of Object.values(value)) tensorsIn(v, out, isTensor);
     }

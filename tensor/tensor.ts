@@ -142,7 +142,9 @@ export class Tensor {
 
   set requiresGrad(value: boolean) {
     if (value && !isFloat(this.dtype)) {
-      throw new TypeError(`requiresGrad: only floating tensors can require grad, not ${this.dtype}`);
+      throw new TypeError(
+        `requiresGrad: only floating tensors can require grad, not ${this.dtype}`,
+      );
     }
     if (!value && this.gradFn !== null) {
       throw new Error(
@@ -199,7 +201,7 @@ export class Tensor {
     const createGraph = options?.createGraph ?? false;
     const seed = gradient ?? E.fullLike(this, 1);
     const { created } = collect(() => runBackward(this, seed, options));
-    if (!createGraph) for (const t of created) if (!t.kept) t.dispose();
+    if (!createGraph) { for (const t of created) if (!t.kept) t.dispose(); }
     if (gradient === undefined && !createGraph) seed.dispose();
   }
 
@@ -297,7 +299,9 @@ export class Tensor {
    */
   item(): number {
     if (this.size !== 1) {
-      throw new TypeError(`item: the tensor has ${this.size} elements (shape ${fmt(this.shape)}), not 1`);
+      throw new TypeError(
+        `item: the tensor has ${this.size} elements (shape ${fmt(this.shape)}), not 1`,
+      );
     }
     return this.data[this.offset];
   }

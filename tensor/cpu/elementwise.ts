@@ -17,7 +17,7 @@ export function erf(x: number): number {
   if (ax < 0.5) {
     const t = x * x;
     const num = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) *
-          t + 377.485237685302021) * t + 3209.37758913846947;
+            t + 377.485237685302021) * t + 3209.37758913846947;
     const den = (((t + 23.6012909523441209) * t + 244.024637934444173) * t +
           1282.61652607737228) * t + 2844.23683333670241;
     return x * num / den;
@@ -28,19 +28,22 @@ export function erf(x: number): number {
 function erfc(ax: number): number {
   if (ax < 4) {
     const num = (((((((2.15311535474403846e-8 * ax + 0.564188496988670089) * ax +
-                8.88314979438837594) * ax + 66.1191906371416295) * ax + 298.635138197400131) * ax +
-            881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) * ax +
+                              8.88314979438837594) * ax + 66.1191906371416295) * ax +
+                      298.635138197400131) * ax +
+                  881.952221241769090) * ax + 1712.04761263407058) * ax + 2051.07837782607147) *
+        ax +
       1230.33935479799725;
     const den = (((((((ax + 15.7449261107098347) * ax + 117.693950891312499) * ax +
-                537.181101862009858) * ax + 1621.38957456669019) * ax + 3290.79923573345963) * ax +
-            4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
+                          537.181101862009858) * ax + 1621.38957456669019) * ax +
+                  3290.79923573345963) * ax +
+              4362.61909014324716) * ax + 3439.36767414372164) * ax + 1230.33935480374942;
     return Math.exp(-ax * ax) * num / den;
   }
   const z = 1 / (ax * ax);
   const num = ((((0.0163153871373020978 * z + 0.305326634961232344) * z + 0.360344899949804439) *
-          z + 0.125781726111229246) * z + 0.0160837851487422766) * z + 0.000658749161529837803;
+              z + 0.125781726111229246) * z + 0.0160837851487422766) * z + 0.000658749161529837803;
   const den = ((((z + 2.56852019228982242) * z + 1.87295284992346725) * z +
-        0.527905102951428412) * z + 0.0605183413124413191) * z + 0.00233520497626869185;
+            0.527905102951428412) * z + 0.0605183413124413191) * z + 0.00233520497626869185;
   return Math.exp(-ax * ax) / ax * (0.564189583547756287 - z * num / den);
 }
 
@@ -138,7 +141,9 @@ export function unaryKernel(
     const k = compile<UnaryContig>(
       `u|${expr}|${types}|c`,
       ["x", "xo", "out", "oo", "n", "p0", "p1", "H"],
-      `for (let i = 0; i < n; i++) { const x_ = x[xo + i]; out[oo + i] = ${expr.replaceAll(/\bx\b/g, "x_")}; }`,
+      `for (let i = 0; i < n; i++) { const x_ = x[xo + i]; out[oo + i] = ${
+        expr.replaceAll(/\bx\b/g, "x_")
+      }; }`,
     );
     k(x.data, x.offset, out.data, out.offset, n, p0, p1, HELPERS);
     return;
@@ -207,7 +212,9 @@ export function binaryKernel(
   let n = 1;
   for (const d of shape) n *= d;
   if (typeof b === "number") {
-    const body = scalarFirst ? substitute(expr, "s", "a[ao + i]") : substitute(expr, "a[ao + i]", "s");
+    const body = scalarFirst
+      ? substitute(expr, "s", "a[ao + i]")
+      : substitute(expr, "a[ao + i]", "s");
     if (contiguous) {
       const k = compile<BinaryScalar>(
         `b|${expr}|${types}|${scalarFirst ? "sa" : "sb"}`,
@@ -222,7 +229,9 @@ export function binaryKernel(
       ["x", "xo", "sx", "out", "oo", "so", "shape", "s", "p1", "H"],
       stridedLoop(
         ["x"],
-        `out[jo] = ${scalarFirst ? substitute(expr, "s", "x[jx]") : substitute(expr, "x[jx]", "s")};`,
+        `out[jo] = ${
+          scalarFirst ? substitute(expr, "s", "x[jx]") : substitute(expr, "x[jx]", "s")
+        };`,
       ),
     );
     k(a.data, a.offset, a.strides, out.data, out.offset, out.strides, shape, b, 0, HELPERS);

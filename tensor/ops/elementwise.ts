@@ -8,7 +8,14 @@
 import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { type DType, isFloat } from "../dtype.ts";
 import { binaryKernel, type Strided, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
-import { broadcastShapes, broadcastStrides, checkShape, fmt, sameShape, type Shape } from "../shape.ts";
+import {
+  broadcastShapes,
+  broadcastStrides,
+  checkShape,
+  fmt,
+  sameShape,
+  type Shape,
+} from "../shape.ts";
 import { Tensor, type TensorLike } from "../tensor.ts";
 import { record } from "./record.ts";
 
@@ -51,7 +58,13 @@ function checkFloat(op: string, t: Tensor): void {
 /** A copy of `t` as `dtype`; float-to-float conversions pass gradients back. */
 export function cast(t: Tensor, dtype: DType): Tensor {
   const out = Tensor.empty(t.shape, dtype);
-  unaryKernel(dtype === "int32" ? "Math.trunc(x)" : "x", t.shape, strided(t), strided(out), t.isContiguous);
+  unaryKernel(
+    dtype === "int32" ? "Math.trunc(x)" : "x",
+    t.shape,
+    strided(t),
+    strided(out),
+    t.isContiguous,
+  );
   if (!isFloat(dtype) || !isFloat(t.dtype)) return out;
   const from = t.dtype;
   return record(out, "to", [t], [], (g) => [g.to(from)]);
@@ -59,7 +72,12 @@ export function cast(t: Tensor, dtype: DType): Tensor {
 
 // ---- binary ----------------------------------------------------------------------------
 
-type BinaryGrad = (g: Tensor, a: Tensor, b: TensorLike, out: Tensor) => [Tensor | null, Tensor | null];
+type BinaryGrad = (
+  g: Tensor,
+  a: Tensor,
+  b: TensorLike,
+  out: Tensor,
+) => [Tensor | null, Tensor | null];
 
 interface BinaryOp {
   expr: string;
@@ -87,9 +105,13 @@ const BINARY: Record<string, BinaryOp> = {
     expr: "Math.pow(x, y)",
     floatOnly: true,
     usesOut: true,
+    // as PyTorch: zero where the exponent is 0, and zero to the exponent at a zero base
+    // (exponent >= 0), instead of the NaN of 0 * inf and 0 * log(0)
     grad: (g, a, b, out) => [
-      g.mul(powLike(a, subLike(b, 1))).mul(b),
-      typeof b === "number" ? null : g.mul(out).mul(a.log()),
+      typeof b === "number"
+        ? (b === 0 ? g.zerosLike() : g.mul(powLike(a, subLike(b, 1))).mul(b))
+        : b.eq(0).where(0, g.mul(powLike(a, subLike(b, 1))).mul(b)),
+      typeof b === "number" ? null : a.eq(0).mul(b.ge(0)).where(0, g.mul(out).mul(a.log())),
     ],
   },
   maximum: {
@@ -208,7 +230,7 @@ export function compare(name: keyof typeof COMPARE, a: Tensor, b: TensorLike): T
 interface UnaryOp {
   expr: string;
   /** Gradient from the output gradient, the input, the output and the parameters. */
-  grad: ((g: Tensor, x: Tensor, out: Tensor, p0: number, p1: number) => Tensor) | null;
+  grad: (g: Tensor, x: Tensor, out: Tensor, p0: number, p1: number) => Tensor;
   floatOnly?: boolean;
   usesOut?: boolean;
 }
@@ -220,7 +242,7 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 const UNARY: Record<string, UnaryOp> = {
   neg: { expr: "-x", grad: (g) => g.neg() },
   abs: { expr: "Math.abs(x)", grad: (g, x) => g.mul(x.sign()) },
-  sign: { expr: "x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x", grad: null },
+  sign: { expr: "x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x", grad: (g) => g.zerosLike() },
   exp: { expr: "Math.exp(x)", floatOnly: true, usesOut: true, grad: (g, _x, out) => g.mul(out) },
   log: { expr: "Math.log(x)", floatOnly: true, grad: (g, x) => g.div(x) },
   sqrt: {
@@ -294,7 +316,6 @@ export function unary(name: keyof typeof UNARY, x: Tensor, p0 = 0, p1 = 0): Tens
   const out = Tensor.empty(x.shape, x.dtype);
   unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
   const grad = op.grad;
-  if (grad === null) return out;
   return record(out, name, [x], op.usesOut ? [x, out] : [x], (g) => [grad(g, x, out, p0, p1)]);
 }
 
@@ -308,7 +329,15 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
   const out = Tensor.empty(x.shape, x.dtype);
-  unaryKernel("x < p0 ? p0 : x > p1 ? p1 : x", x.shape, strided(x), strided(out), x.isContiguous, lo, hi);
+  unaryKernel(
+    "x < p0 ? p0 : x > p1 ? p1 : x",
+    x.shape,
+    strided(x),
+    strided(out),
+    x.isContiguous,
+    lo,
+    hi,
+  );
   return record(out, "clamp", [x], [x], (g) => [g.mul(x.ge(lo).mul(x.le(hi)))]);
 }
 
@@ -320,7 +349,13 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   checkDTypes("where", ta, tb);
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, ta.shape), tb.shape);
   const out = Tensor.empty(shape, dtype);
-  whereKernel(shape, stridedAs(cond, shape), stridedAs(ta, shape), stridedAs(tb, shape), strided(out));
+  whereKernel(
+    shape,
+    stridedAs(cond, shape),
+    stridedAs(ta, shape),
+    stridedAs(tb, shape),
+    strided(out),
+  );
   return record(out, "where", [ta, tb], [cond], (g) => {
     const zero = g.zerosLike();
     return [reduceTo(cond.where(g, zero), ta.shape), reduceTo(cond.where(zero, g), tb.shape)];
@@ -360,13 +395,16 @@ export function inPlace(
     }
     // a view of the same storage read while it is written would see half-updated values
     const aliased = other.data === target.data;
-    if (aliased || alpha !== 1) operand = noGrad(() => (alpha !== 1 ? other.mul(alpha) : other.clone()));
+    if (aliased || alpha !== 1) {
+      operand = noGrad(() => (alpha !== 1 ? other.mul(alpha) : other.clone()));
+    }
   } else operand = other * alpha;
   const b: Strided | number = typeof operand === "number"
     ? operand
     : stridedAs(operand, target.shape);
   const contiguous = target.isContiguous &&
-    (typeof operand === "number" || (operand.isContiguous && sameShape(operand.shape, target.shape)));
+    (typeof operand === "number" ||
+      (operand.isContiguous && sameShape(operand.shape, target.shape)));
   binaryKernel(IN_PLACE[kind], target.shape, strided(target), b, strided(target), contiguous);
   if (operand !== other && typeof operand !== "number") operand.dispose();
   target.storage.version++;

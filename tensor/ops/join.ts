@@ -40,7 +40,13 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
       start += t.shape[a];
     }
   });
-  return record(out, "concat", tensors, [], (g) => tensors.map((t, i) => g.narrow(a, starts[i], t.shape[a])));
+  return record(
+    out,
+    "concat",
+    tensors,
+    [],
+    (g) => tensors.map((t, i) => g.narrow(a, starts[i], t.shape[a])),
+  );
 }
 
 /** Joins same-shaped tensors along a new `axis`. */
@@ -56,7 +62,9 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 }
 
 function checkIndex(op: string, x: Tensor, axis: number, index: Tensor): number {
-  if (index.dtype !== "int32") throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
+  if (index.dtype !== "int32") {
+    throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
+  }
   if (index.ndim !== x.ndim) {
     throw new TypeError(
       `${op}: index ${fmt(index.shape)} needs as many dimensions as the input ${fmt(x.shape)}`,
@@ -86,14 +94,18 @@ function walkIndex(
       io += pos[d] * index.strides[d];
       if (d !== axis) {
         if (pos[d] >= x.shape[d]) {
-          throw new RangeError(`${op}: index ${fmt(shape)} is larger than the input ${fmt(x.shape)} in dimension ${d}`);
+          throw new RangeError(
+            `${op}: index ${fmt(shape)} is larger than the input ${fmt(x.shape)} in dimension ${d}`,
+          );
         }
         xo += pos[d] * xStrides[d];
       }
     }
     const k = idx[io];
     if (k < 0 || k >= size) {
-      throw new RangeError(`${op}: index ${k} is out of range for dimension ${axis} of size ${size}`);
+      throw new RangeError(
+        `${op}: index ${k} is out of range for dimension ${axis} of size ${size}`,
+      );
     }
     visit(i, xo + k * xStrides[axis]);
     for (let d = r - 1; d >= 0; d--) {
@@ -115,7 +127,12 @@ export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
 }
 
 /** A zero tensor of `shape` with `src` added at the positions `index` names along `axis`. */
-export function scatterAdd(shape: readonly number[], axis: number, index: Tensor, src: Tensor): Tensor {
+export function scatterAdd(
+  shape: readonly number[],
+  axis: number,
+  index: Tensor,
+  src: Tensor,
+): Tensor {
   const out = full(shape, 0, src.dtype);
   const a = checkIndex("scatterAdd", out, axis, index);
   const s = src.contiguous();
@@ -129,7 +146,9 @@ export function scatterAdd(shape: readonly number[], axis: number, index: Tensor
 
 /** Slices of `x` along `axis` at the int32 positions of the 1-D `index`. */
 export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
-  if (index.ndim !== 1) throw new TypeError(`indexSelect: index must be 1-D, got ${fmt(index.shape)}`);
+  if (index.ndim !== 1) {
+    throw new TypeError(`indexSelect: index must be 1-D, got ${fmt(index.shape)}`);
+  }
   const a = normalizeAxis("indexSelect", axis, x.ndim);
   const shape = [...x.shape];
   shape[a] = index.size;
@@ -139,7 +158,9 @@ export function indexSelect(x: Tensor, axis: number, index: Tensor): Tensor {
 
 /** float32 one-hot rows for int32 class indices. */
 export function oneHot(index: Tensor, numClasses: number): Tensor {
-  if (index.dtype !== "int32") throw new TypeError(`oneHot: indices must be int32, got ${index.dtype}`);
+  if (index.dtype !== "int32") {
+    throw new TypeError(`oneHot: indices must be int32, got ${index.dtype}`);
+  }
   if (!Number.isInteger(numClasses) || numClasses <= 0) {
     throw new RangeError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
   }

@@ -13,10 +13,14 @@ import { record } from "./record.ts";
 /** `a @ b`. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
-    throw new TypeError(`matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}`);
+    throw new TypeError(
+      `matmul: both operands need at least 1 dimension, got ${fmt(a.shape)} @ ${fmt(b.shape)}`,
+    );
   }
   if (a.dtype !== b.dtype) {
-    throw new TypeError(`matmul: dtype mismatch, ${a.dtype} ${fmt(a.shape)} @ ${b.dtype} ${fmt(b.shape)}`);
+    throw new TypeError(
+      `matmul: dtype mismatch, ${a.dtype} ${fmt(a.shape)} @ ${b.dtype} ${fmt(b.shape)}`,
+    );
   }
   if (!isFloat(a.dtype)) throw new TypeError(`matmul: needs floating tensors, got ${a.dtype}`);
   const ka = a.shape[a.ndim - 1], kb = b.shape[b.ndim === 1 ? 0 : b.ndim - 2];
@@ -25,7 +29,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       `matmul: inner dimensions differ, ${fmt(a.shape)} @ ${fmt(b.shape)} (${ka} against ${kb})`,
     );
   }
-  if (a.ndim === 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
+  if (a.ndim === 1) return matmul(a.unsqueeze(0), b).squeeze(b.ndim === 1 ? 0 : -2);
   if (b.ndim === 1) return matmul(a, b.unsqueeze(1)).squeeze(-1);
   return batched(a, b);
 }

@@ -7,7 +7,7 @@
 
 import { noGrad } from "../../autograd/grad_mode.ts";
 import { isFloat } from "../dtype.ts";
-import { type Reducer, reduceKernel } from "../cpu/elementwise.ts";
+import { reduceKernel, type Reducer } from "../cpu/elementwise.ts";
 import { softmaxRows } from "../cpu/softmax.ts";
 import {
   contiguousStrides,
@@ -51,7 +51,11 @@ function finish(out: Tensor, shape: Shape): Tensor {
 }
 
 /** Sum over `axes` (all when undefined). */
-export function sum(x: Tensor, axes: number | readonly number[] | undefined, keepDim: boolean): Tensor {
+export function sum(
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepDim: boolean,
+): Tensor {
   const ax = normalizeAxes("sum", axes, x.ndim);
   const keep = noGrad(() => reduceForward(SUM, x, ax));
   const out = finish(keep, reducedShape(x.shape, ax, keepDim));
@@ -61,7 +65,11 @@ export function sum(x: Tensor, axes: number | readonly number[] | undefined, kee
 }
 
 /** Mean over `axes`. */
-export function mean(x: Tensor, axes: number | readonly number[] | undefined, keepDim: boolean): Tensor {
+export function mean(
+  x: Tensor,
+  axes: number | readonly number[] | undefined,
+  keepDim: boolean,
+): Tensor {
   if (!isFloat(x.dtype)) throw new TypeError(`mean: needs a floating tensor, got ${x.dtype}`);
   const ax = normalizeAxes("mean", axes, x.ndim);
   const count = sizeOf(ax.map((a) => x.shape[a]));
@@ -101,7 +109,9 @@ export function argExtreme(
   }
   const a = normalizeAxis(name, axis, x.ndim);
   const n = x.ndim === 0 ? 1 : x.shape[a];
-  if (n === 0) throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
+  if (n === 0) {
+    throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
+  }
   const order = x.shape.map((_, i) => i).filter((i) => i !== a);
   const moved = x.ndim === 0 ? x.reshape([1]) : x.permute([...order, a]).contiguous();
   const data = moved.data, rows = moved.size / n;
@@ -185,10 +195,14 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
   const out = Tensor.empty(x.shape, x.dtype);
   softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
   if (src !== x) src.dispose();
-  return record(out, name, [x], [out], (g) =>
-    log
-      ? [g.sub(out.exp().mul(g.sum(-1, true)))]
-      : [out.mul(g.sub(g.mul(out).sum(-1, true)))]);
+  return record(
+    out,
+    name,
+    [x],
+    [out],
+    (g) =>
+      log ? [g.sub(out.exp().mul(g.sum(-1, true)))] : [out.mul(g.sub(g.mul(out).sum(-1, true)))],
+  );
 }
 
 /** Sums `g` down to `shape`, undoing a broadcast. */

@@ -26,7 +26,9 @@ export function clone(x: Tensor): Tensor {
 function inferShape(op: string, x: Tensor, shape: Shape): number[] {
   const out = [...shape];
   const free = out.indexOf(-1);
-  if (free !== out.lastIndexOf(-1)) throw new TypeError(`${op}: only one dimension can be -1, got ${fmt(shape)}`);
+  if (free !== out.lastIndexOf(-1)) {
+    throw new TypeError(`${op}: only one dimension can be -1, got ${fmt(shape)}`);
+  }
   for (const d of out) {
     if (d !== -1 && (!Number.isInteger(d) || d < 0)) {
       throw new TypeError(`${op}: ${fmt(shape)} is not a valid shape`);
@@ -35,7 +37,9 @@ function inferShape(op: string, x: Tensor, shape: Shape): number[] {
   if (free >= 0) {
     const rest = sizeOf(out.filter((_, i) => i !== free));
     if (rest === 0 || x.size % rest !== 0) {
-      throw new TypeError(`${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`);
+      throw new TypeError(
+        `${op}: cannot reshape ${fmt(x.shape)} (${x.size} elements) into ${fmt(shape)}`,
+      );
     }
     out[free] = x.size / rest;
   }
@@ -80,7 +84,9 @@ function viewStrides(x: Tensor, shape: Shape): number[] | null {
 export function reshape(x: Tensor, shape: Shape): Tensor {
   const target = inferShape("reshape", x, shape);
   const strides = viewStrides(x, target);
-  const out = strides === null ? noGrad(() => clone(x)).reshape(target) : viewOf(x, target, strides, x.offset);
+  const out = strides === null
+    ? noGrad(() => clone(x)).reshape(target)
+    : viewOf(x, target, strides, x.offset);
   const from = x.shape;
   return record(out, "reshape", [x], [], (g) => [g.reshape(from)]);
 }
@@ -100,7 +106,8 @@ export function view(x: Tensor, shape: Shape): Tensor {
 /** Merges dimensions `startDim`..`endDim` into one. */
 export function flatten(x: Tensor, startDim: number, endDim: number): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
-  const s = normalizeAxis("flatten", startDim, x.ndim), e = normalizeAxis("flatten", endDim, x.ndim);
+  const s = normalizeAxis("flatten", startDim, x.ndim),
+    e = normalizeAxis("flatten", endDim, x.ndim);
   if (s > e) throw new RangeError(`flatten: startDim ${startDim} comes after endDim ${endDim}`);
   const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
   return reshape(x, shape);
@@ -126,7 +133,9 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
     throw new TypeError(`permute: got ${axes.length} axes for a tensor of ${x.ndim} dimensions`);
   }
   const ax = axes.map((a) => normalizeAxis("permute", a, x.ndim));
-  if (new Set(ax).size !== ax.length) throw new TypeError(`permute: axes ${fmt(axes)} repeat a dimension`);
+  if (new Set(ax).size !== ax.length) {
+    throw new TypeError(`permute: axes ${fmt(axes)} repeat a dimension`);
+  }
   const out = viewOf(x, ax.map((a) => x.shape[a]), ax.map((a) => x.strides[a]), x.offset);
   const inverse = new Array<number>(ax.length);
   ax.forEach((a, i) => (inverse[a] = i));
@@ -135,7 +144,8 @@ export function permute(x: Tensor, axes: readonly number[]): Tensor {
 
 /** Swaps two dimensions. */
 export function transpose(x: Tensor, axis0: number, axis1: number): Tensor {
-  const a = normalizeAxis("transpose", axis0, x.ndim), b = normalizeAxis("transpose", axis1, x.ndim);
+  const a = normalizeAxis("transpose", axis0, x.ndim),
+    b = normalizeAxis("transpose", axis1, x.ndim);
   const axes = x.shape.map((_, i) => i);
   axes[a] = b;
   axes[b] = a;
@@ -183,9 +193,17 @@ function clampIndex(i: number, n: number): number {
 }
 
 /** Elements `start` to `end` (exclusive) with `step` along `axis`; negatives count from the end. */
-export function slice(x: Tensor, axis: number, start: number, end: number | undefined, step: number): Tensor {
+export function slice(
+  x: Tensor,
+  axis: number,
+  start: number,
+  end: number | undefined,
+  step: number,
+): Tensor {
   const a = normalizeAxis("slice", axis, x.ndim);
-  if (!Number.isInteger(step) || step <= 0) throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  if (!Number.isInteger(step) || step <= 0) {
+    throw new RangeError(`slice: step must be a positive integer, got ${step}`);
+  }
   const n = x.shape[a];
   const s = clampIndex(start, n), e = Math.max(clampIndex(end ?? n, n), s);
   const len = Math.ceil((e - s) / step);
@@ -204,7 +222,9 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const n = x.shape[a];
   const s = start < 0 ? start + n : start;
   if (!Number.isInteger(length) || length < 0 || s < 0 || s + length > n) {
-    throw new RangeError(`narrow: start ${start} and length ${length} do not fit dimension ${a} of size ${n}`);
+    throw new RangeError(
+      `narrow: start ${start} and length ${length} do not fit dimension ${a} of size ${n}`,
+    );
   }
   return slice(x, a, s, s + length, 1);
 }
