@@ -27,6 +27,7 @@ export class Node {
   #saved: readonly Tensor[] | null;
   #versions: number[];
 
+  /** Records an op: its name, its inputs, how to differentiate it and what it saved. */
   constructor(
     name: string,
     inputs: readonly (Tensor | null)[],

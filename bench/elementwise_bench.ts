@@ -1,6 +1,8 @@
 /**
  * Elementwise throughput: `c = a*b + a` through adamant against a fused plain loop, and
  * float32 against float64 through the same ops (float64 must not slow float32 down).
+ * Elementwise results are computed lazily (fused), so each bench forces them with
+ * `realize()`.
  * Run: deno task bench (or deno bench bench/elementwise_bench.ts).
  */
 import { rand, tidy } from "../mod.ts";
@@ -15,7 +17,7 @@ for (const n of [1 << 20, 1 << 24]) {
   });
   Deno.bench({ name: `adamant a.mul(b).add(a) ${label}`, group }, () => {
     tidy(() => {
-      a.mul(b).add(a);
+      a.mul(b).add(a).realize();
     });
   });
 }
@@ -25,17 +27,17 @@ const x32 = rand([n64]), y32 = rand([n64]);
 const x64 = rand([n64], { dtype: "float64" }), y64 = rand([n64], { dtype: "float64" });
 Deno.bench({ name: "float32 a.mul(b).add(a) 1M", group: "dtype", baseline: true }, () => {
   tidy(() => {
-    x32.mul(y32).add(x32);
+    x32.mul(y32).add(x32).realize();
   });
 });
 Deno.bench({ name: "float64 a.mul(b).add(a) 1M", group: "dtype" }, () => {
   tidy(() => {
-    x64.mul(y64).add(x64);
+    x64.mul(y64).add(x64).realize();
   });
 });
 Deno.bench({ name: "float32 again, after float64 ran", group: "dtype" }, () => {
   tidy(() => {
-    x32.mul(y32).add(x32);
+    x32.mul(y32).add(x32).realize();
   });
 });
 

@@ -15,7 +15,17 @@ import type { DType, TypedArray } from "./dtype.ts";
 import { compile } from "./cpu/elementwise.ts";
 import type { Storage } from "./storage.ts";
 
-/** An expression node: a storage read at `offset + i`, a scalar slot, or an op. */
+/**
+ * A fused elementwise expression: a storage read at `offset + i`, a scalar, or an op over
+ * other expressions. Pending tensors hold one until they are read.
+ *
+ * @example
+ * ```ts
+ * import { tensor } from "@adamant/core";
+ * const y = tensor([1, 2]).mul(3).add(1);
+ * console.assert(y.pendingExpr?.kind === "op");
+ * ```
+ */
 export type Expr =
   | { readonly kind: "leaf"; readonly storage: Storage; readonly offset: number }
   | { readonly kind: "scalar"; readonly value: number }
@@ -108,4 +118,27 @@ export function evaluate(
 /** The dtypes fusion handles: results are rounded once, at the end of the chain. */
 export function fusible(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64";
+}
+
+/**
+ * The source of a tensor that is not computed yet: its expression and dtype.
+ *
+ * @example
+ * ```ts
+ * import { Pending, Tensor } from "@adamant/core";
+ * const t = new Tensor(new Pending({ kind: "scalar", value: 2 }, "float32"), [3]);
+ * console.assert(t.toArray().join() === "2,2,2");
+ * ```
+ */
+export class Pending {
+  /** The expression over the storages it reads. */
+  readonly expr: Expr;
+  /** The dtype of the result. */
+  readonly dtype: DType;
+
+  /** Pairs an expression with the dtype of its result. */
+  constructor(expr: Expr, dtype: DType) {
+    this.expr = expr;
+    this.dtype = dtype;
+  }
 }

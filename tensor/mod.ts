@@ -38,4 +38,6 @@ export {
 export { concat, maximum, minimum, stack, where } from "./functional.ts";
 export { defaultGenerator, Generator, manualSeed } from "./random.ts";
 export { keep, tidy } from "./scope.ts";
+export { Storage } from "./storage.ts";
+export { type Expr, Pending } from "./lazy.ts";
 export { memory, type MemoryInfo } from "./pool.ts";

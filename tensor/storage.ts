@@ -6,9 +6,21 @@
  */
 
 import type { TypedArray } from "./dtype.ts";
+import type { Tensor } from "./tensor.ts";
 import { release } from "./pool.ts";
 
-/** A reference-counted buffer shared by a tensor and its views. */
+/**
+ * A reference-counted buffer shared by a tensor and its views. Wrap your own typed array
+ * (a `SharedArrayBuffer` view, say) with `pooled = false` to make a tensor over it.
+ *
+ * @example
+ * ```ts
+ * import { Storage, Tensor } from "@adamant/core";
+ * const shared = new Float32Array(new SharedArrayBuffer(16));
+ * const t = new Tensor(new Storage(shared, false), [2, 2]);
+ * console.assert(t.data === shared);
+ * ```
+ */
 export class Storage {
   /** The elements; a view reads them through its own strides and offset. */
   readonly data: TypedArray;
@@ -16,12 +28,20 @@ export class Storage {
   refs = 0;
   /** Bumped by every in-place write, so saved tensors can be checked in backward. */
   version = 0;
+  /** Pending (fused, not yet computed) tensors that read this storage. */
+  readonly readers: Set<Tensor> = new Set();
   /** Whether the buffer came from the pool and may go back to it. */
   readonly pooled: boolean;
 
+  /** Wraps `data`; `pooled` says whether it may return to the buffer pool. */
   constructor(data: TypedArray, pooled: boolean) {
     this.data = data;
     this.pooled = pooled;
+  }
+
+  /** Computes every pending tensor that reads this storage, before it is written. */
+  flushReaders(): void {
+    for (const reader of [...this.readers]) reader.realize();
   }
 
   /** Drops one reference; the last one returns a pooled buffer. */

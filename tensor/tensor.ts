@@ -9,6 +9,8 @@ import { type BackwardOptions, runBackward } from "../autograd/engine.ts";
 import type { GradHook, Node } from "../autograd/node.ts";
 import { type DType, isFloat, type TypedArray } from "./dtype.ts";
 import { acquire } from "./pool.ts";
+import { evaluate, type Expr, leavesOf, Pending } from "./lazy.ts";
+import { HELPERS } from "./cpu/elementwise.ts";
 import { collect, keep, track } from "./scope.ts";
 import { contiguousStrides, fmt, type Shape, sizeOf } from "./shape.ts";
 import { Storage } from "./storage.ts";
@@ -65,31 +67,64 @@ export class Tensor {
   /** Set by `keep`: no `tidy` scope disposes this tensor. */
   kept = false;
   #storage: Storage | null;
+  /** The fused expression still to compute (see lazy.ts); null once realised. */
+  #pending: Expr | null = null;
   #requiresGrad = false;
 
   /**
-   * Wraps a storage; prefer the creation functions. The tensor takes a reference to the
-   * storage that `dispose()` gives back.
+   * Wraps a storage, or a pending fused expression; prefer the creation functions. The
+   * tensor takes a reference to each storage it reads, which `dispose()` gives back.
    */
   constructor(
-    storage: Storage,
+    source: Storage | Pending,
     shape: Shape,
     strides: readonly number[] = contiguousStrides(shape),
     offset = 0,
   ) {
-    this.#storage = storage;
-    storage.refs++;
     this.shape = shape;
     this.strides = strides;
     this.offset = offset;
     this.size = sizeOf(shape);
-    const array = storage.data;
-    this.dtype = array instanceof Float32Array
-      ? "float32"
-      : array instanceof Int32Array
-      ? "int32"
-      : "float64";
+    if (source instanceof Pending) {
+      this.#storage = null;
+      this.#pending = source.expr;
+      this.dtype = source.dtype;
+      for (const s of leavesOf(source.expr)) {
+        s.refs++;
+        s.readers.add(this);
+      }
+    } else {
+      this.#storage = source;
+      source.refs++;
+      const array = source.data;
+      this.dtype = array instanceof Float32Array
+        ? "float32"
+        : array instanceof Int32Array
+        ? "int32"
+        : "float64";
+    }
     track(this);
+  }
+
+  /** The fused expression of a tensor not computed yet, or null. */
+  get pendingExpr(): Expr | null {
+    return this.#pending;
+  }
+
+  /** Computes a pending tensor now; a no-op for any other. */
+  realize(): void {
+    const expr = this.#pending;
+    if (expr === null) return;
+    const out = acquire(this.dtype, this.size);
+    evaluate(expr, out, this.size, HELPERS);
+    const storage = new Storage(out, true);
+    storage.refs++;
+    this.#storage = storage;
+    this.#pending = null;
+    for (const s of leavesOf(expr)) {
+      s.readers.delete(this);
+      s.unref();
+    }
   }
 
   /** A new contiguous tensor with uninitialised pooled memory; kernels fill it. */
@@ -102,27 +137,35 @@ export class Tensor {
     return this.shape.length;
   }
 
-  /** The storage; throws once the tensor is disposed. */
+  /** The storage (computing a pending tensor first); throws once the tensor is disposed. */
   get storage(): Storage {
     if (this.#storage === null) {
-      throw new Error(`tensor of shape ${fmt(this.shape)} was disposed and cannot be used`);
+      if (this.#pending === null) {
+        throw new Error(`tensor of shape ${fmt(this.shape)} was disposed and cannot be used`);
+      }
+      this.realize();
     }
-    return this.#storage;
+    return this.#storage!;
   }
 
-  /** The storage's elements (read through `strides` and `offset`). */
+  /**
+   * The storage's elements (read through `strides` and `offset`). Pending tensors that
+   * read this storage are computed first, so writing through the array is safe.
+   */
   get data(): TypedArray {
-    return this.storage.data;
+    const storage = this.storage;
+    if (storage.readers.size > 0) storage.flushReaders();
+    return storage.data;
   }
 
   /** Whether `dispose()` has released this tensor. */
   get isDisposed(): boolean {
-    return this.#storage === null;
+    return this.#storage === null && this.#pending === null;
   }
 
-  /** The storage's in-place write counter. */
+  /** The storage's in-place write counter (0 for a tensor not computed yet). */
   get version(): number {
-    return this.storage.version;
+    return this.#pending !== null ? 0 : this.storage.version;
   }
 
   /** Whether the elements are laid out row-major with no gaps. */
@@ -275,6 +318,13 @@ export class Tensor {
    * ```
    */
   dispose(): void {
+    if (this.#pending !== null) {
+      for (const s of leavesOf(this.#pending)) {
+        s.readers.delete(this);
+        s.unref();
+      }
+      this.#pending = null;
+    }
     if (this.#storage === null) return;
     this.#storage.unref();
     this.#storage = null;

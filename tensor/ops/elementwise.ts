@@ -17,6 +17,15 @@ import {
   type Shape,
 } from "../shape.ts";
 import { Tensor, type TensorLike } from "../tensor.ts";
+import {
+  type Expr,
+  fusible,
+  leavesOf,
+  MAX_LEAVES,
+  MAX_NODES,
+  nodeCount,
+  Pending,
+} from "../lazy.ts";
 import { record } from "./record.ts";
 
 function strided(t: Tensor): Strided {
@@ -158,9 +167,42 @@ function checkDTypes(op: string, a: Tensor, b: TensorLike): void {
   }
 }
 
+/** `t` as a fusion operand: its pending expression, or a read of its contiguous storage. */
+function operand(t: Tensor): Expr | null {
+  return t.pendingExpr ??
+    (t.isContiguous ? { kind: "leaf", storage: t.storage, offset: t.offset } : null);
+}
+
+/**
+ * The op as a pending fused tensor (see lazy.ts), or null when it does not fuse: an int32
+ * dtype, a broadcast or strided operand, or an expression grown past its limits.
+ */
+function fused(code: string, a: Tensor, b: TensorLike | null, params: number[]): Tensor | null {
+  if (!fusible(a.dtype)) return null;
+  const args: Expr[] = [];
+  const ea = operand(a);
+  if (ea === null) return null;
+  args.push(ea);
+  if (typeof b === "number") args.push({ kind: "scalar", value: b });
+  else if (b !== null) {
+    const eb = sameShape(a.shape, b.shape)
+      ? operand(b)
+      : b.size === 1 && b.ndim <= a.ndim
+      ? { kind: "scalar" as const, value: b.data[b.offset] }
+      : null;
+    if (eb === null) return null;
+    args.push(eb);
+  }
+  const expr: Expr = { kind: "op", code, args, params };
+  if (nodeCount(expr) > MAX_NODES || leavesOf(expr).size > MAX_LEAVES) return null;
+  return new Tensor(new Pending(expr, a.dtype), a.shape);
+}
+
 /** Runs a binary expression forward only: broadcasting, dtype checks, fast paths. */
 function binaryForward(op: string, expr: string, a: Tensor, b: TensorLike): Tensor {
   checkDTypes(op, a, b);
+  const lazy = fused(expr, a, b, []);
+  if (lazy !== null) return lazy;
   if (typeof b === "number") {
     const out = Tensor.empty(a.shape, a.dtype);
     binaryKernel(expr, a.shape, strided(a), b, strided(out), a.isContiguous);
@@ -313,8 +355,11 @@ const UNARY: Record<string, UnaryOp> = {
 export function unary(name: keyof typeof UNARY, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const op = UNARY[name];
   if (op.floatOnly) checkFloat(name, x);
-  const out = Tensor.empty(x.shape, x.dtype);
-  unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
+  let out = fused(op.expr, x, null, [p0, p1]);
+  if (out === null) {
+    out = Tensor.empty(x.shape, x.dtype);
+    unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
+  }
   const grad = op.grad;
   return record(out, name, [x], op.usesOut ? [x, out] : [x], (g) => [grad(g, x, out, p0, p1)]);
 }
@@ -328,16 +373,12 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
     throw new RangeError(`clamp: min ${min} is greater than max ${max}`);
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
-  const out = Tensor.empty(x.shape, x.dtype);
-  unaryKernel(
-    "x < p0 ? p0 : x > p1 ? p1 : x",
-    x.shape,
-    strided(x),
-    strided(out),
-    x.isContiguous,
-    lo,
-    hi,
-  );
+  const code = "x < p0 ? p0 : x > p1 ? p1 : x";
+  let out = fused(code, x, null, [lo, hi]);
+  if (out === null) {
+    out = Tensor.empty(x.shape, x.dtype);
+    unaryKernel(code, x.shape, strided(x), strided(out), x.isContiguous, lo, hi);
+  }
   return record(out, "clamp", [x], [x], (g) => [g.mul(x.ge(lo).mul(x.le(hi)))]);
 }
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { matmulKernel, type MatrixView } from "/tmp/mm.ts";
+import { matmulKernel, type MatrixView } from "../cpu/matmul.ts";
 import { isFloat } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, fmt, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
