@@ -1,13 +1,13 @@
 /**
  * Single-threaded CPU matrix multiply on strided views of flat typed arrays.
  *
- * `matmulKernel` is a cache-blocked kernel in the usual GotoBLAS shape: a k-slab of B is
- * packed into column panels of width NR, a block of A into row panels of height MR, and a
- * register-tiled micro-kernel computes each MR x NR tile of the result. All packed panels
- * and the accumulator are Float64Array, so the hot loop sees one array type whatever the
+ * `matmulKernel` is cache-blocked in the GotoBLAS style: a KC x NC slab of B is packed
+ * into column panels NR wide, then each MR-row strip of A is packed in turn and a
+ * register-tiled micro-kernel computes the strip's MR x NR tiles of the result. Packed panels and
+ * the accumulator are all Float64Array, so the hot loop sees one array type whatever the
  * callers' dtypes are: float64 callers cannot make V8 deoptimise or go polymorphic in the
- * code that float32 callers depend on. Reading the source dtype happens only in packing,
- * which is O(n^2) against the O(n^3) multiply.
+ * code float32 callers rely on. The source dtype is read only while packing, which is
+ * O(n^2) work against the O(n^3) multiply.
  *
  * @module
  */
@@ -24,31 +24,29 @@ export interface MatrixView {
   colStride: number;
 }
 
-// Register tile. Measured on the dev box (Zen 5, one thread): 4x3 and 3x4 tie at the top,
-// 4x4 spills and loses ~7%, 2x4 and 2x8 pay for more loads per multiply-add, and
-// unrolling the k loop by 2 loses ~10%.
+// Register tile. Measured on the dev box (Zen 5, one thread, V8 15.0): 4x3 beats 4x4 by
+// ~6%, 2x4 and 2x8 pay for more loads per multiply-add, and unrolling the k loop by 2
+// loses ~15%.
 const MR = 4;
 const NR = 3;
-// A micro-panel (MR x KC) and a B micro-panel (KC x NR) are 8 KiB and 6 KiB of doubles,
-// so both stay in L1 while the micro-kernel runs over KC.
+// Cache blocking. A scalar kernel does under 2 flop per cycle, so it is compute bound and
+// the sizes barely matter (KC from 128 to 512 measured within noise). An A strip
+// (MR x KC, 8 KiB of doubles) stays in L1 while the B slab (KC x NC, at most 6 MiB)
+// streams from L2/L3; NC bounds the B buffer.
 const KC = 256;
-// An MC x KC block of packed A is 512 KiB of doubles and stays in the 1 MiB L2 while
-// every B micro-panel of the slab sweeps past it.
-const MC = 256;
-// A KC x NC slab of packed B is 6 MiB: sized for L3, and it bounds the B buffer.
 const NC = 3072;
-// Below this many multiply-adds, packing and the scratch pass cost more than they save.
-const SMALL = 4096;
+// At or below this many multiply-adds, packing costs more than it saves (measured: 4x4x4
+// is faster unpacked, 8x8x8 packed).
+const SMALL = 256;
 // Scratch beyond this many doubles (32 MiB) is allocated for one call and dropped, so a
 // single huge product does not pin its memory for the rest of the process.
 const KEEP = 1 << 22;
 
 // Module-level buffers, grown on demand: fresh pages cost ~10 µs per 4 KiB on first touch,
 // which would dominate small products if they were allocated per call.
-let packA: Float64Array = new Float64Array(0);
 let packB: Float64Array = new Float64Array(0);
 let acc: Float64Array = new Float64Array(0);
-const edge = new Float64Array(MR * NR);
+const aStrip = new Float64Array(MR * KC);
 
 function grow(buf: Float64Array, need: number): Float64Array {
   if (buf.length >= need) return buf;
@@ -101,7 +99,7 @@ export function matmulKernel(
     out.fill(0, outOffset, outOffset + m * n);
     return;
   }
-  if (m * n * k <= SMALL) {
+  if (m === 1 || n === 1 || m * n * k <= SMALL) {
     direct(m, n, k, a, b, out, outOffset);
     return;
   }
@@ -111,136 +109,112 @@ export function matmulKernel(
   // b harmless.
   const c = mn > KEEP ? new Float64Array(mn) : (acc = grow(acc, mn));
   c.fill(0, 0, mn);
-  const kcMax = Math.min(k, KC);
-  const mcMax = Math.min(m, MC);
-  const ncMax = Math.min(n, NC);
-  const ap = packA = grow(packA, Math.ceil(mcMax / MR) * MR * kcMax);
-  const bp = packB = grow(packB, Math.ceil(ncMax / NR) * NR * kcMax);
+  const bp = packB = grow(packB, Math.ceil(Math.min(n, NC) / NR) * NR * Math.min(k, KC));
 
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
       packPanelsB(b, pc, jc, kc, nc, bp);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = Math.min(MC, m - ic);
-        packPanelsA(a, ic, pc, mc, kc, ap);
-        macro(mc, nc, kc, ap, bp, c, ic * n + jc, n);
+      for (let i = 0; i < m; i += MR) {
+        const mr = Math.min(MR, m - i);
+        packStripA(a, i, pc, mr, kc);
+        strip(mr, nc, kc, bp, c, i * n + jc, n);
       }
     }
   }
   for (let i = 0; i < mn; i++) out[outOffset + i] = c[i];
 }
 
-// Computes every MR x NR tile of an mc x nc block of the result from packed panels. The
-// B micro-panel is the outer loop so it stays in L1 while the A panels stream past it.
-// The register-tiled micro-kernel is written inline. TurboFan's register allocation of
-// this loop nest is touchy: moving the micro-kernel into its own function, or handling
-// the edge tiles in a separate pass so that this function makes no calls, each measured
-// 5-8% slower on V8 15.0, so re-measure after restructuring it.
-function macro(
-  mc: number,
+// Adds the product of the packed A strip (mr rows, zero-padded to MR) and every NR-column
+// panel of the packed B slab into c, with the register-tiled micro-kernel written inline.
+// TurboFan's code for this is sensitive to its shape. Earlier versions measured 5-15%
+// slower on V8 15.0 with a micro-kernel function called per tile, with a GotoBLAS
+// MC x KC block of packed A and the B panel as the outer loop, or with edge tiles routed
+// through the inline kernel into a spare tile. Re-measure after restructuring it.
+function strip(
+  mr: number,
   nc: number,
   kc: number,
-  ap: Float64Array,
   bp: Float64Array,
   c: Float64Array,
   cOff: number,
   ldc: number,
 ): void {
+  const ap = aStrip;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = Math.min(NR, nc - jr);
-    const pb0 = jr * kc;
-    for (let ir = 0; ir < mc; ir += MR) {
-      const mr = Math.min(MR, mc - ir);
-      const co = cOff + ir * ldc + jr;
-      if (mr === MR && nr === NR) {
-        // Twelve accumulators are about what V8's 15 allocatable double registers on x64
-        // hold next to the seven operands of a step.
-        let c00 = 0, c01 = 0, c02 = 0;
-        let c10 = 0, c11 = 0, c12 = 0;
-        let c20 = 0, c21 = 0, c22 = 0;
-        let c30 = 0, c31 = 0, c32 = 0;
-        let pa = ir * kc, pb = pb0;
-        const end = pa + kc * MR;
-        for (; pa < end; pa += MR, pb += NR) {
-          const a0 = ap[pa], a1 = ap[pa + 1], a2 = ap[pa + 2], a3 = ap[pa + 3];
-          const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2];
-          c00 += a0 * b0;
-          c01 += a0 * b1;
-          c02 += a0 * b2;
-          c10 += a1 * b0;
-          c11 += a1 * b1;
-          c12 += a1 * b2;
-          c20 += a2 * b0;
-          c21 += a2 * b1;
-          c22 += a2 * b2;
-          c30 += a3 * b0;
-          c31 += a3 * b1;
-          c32 += a3 * b2;
-        }
-        let o = co;
-        c[o] += c00;
-        c[o + 1] += c01;
-        c[o + 2] += c02;
-        o += ldc;
-        c[o] += c10;
-        c[o + 1] += c11;
-        c[o + 2] += c12;
-        o += ldc;
-        c[o] += c20;
-        c[o + 1] += c21;
-        c[o + 2] += c22;
-        o += ldc;
-        c[o] += c30;
-        c[o + 1] += c31;
-        c[o + 2] += c32;
-      } else {
-        // A partial tile at the bottom or right edge, at most one row and one column of
-        // tiles per block: the whole tile is summed over the zero-padded panels into a
-        // spare tile, and only the part that exists is added to the result.
-        edge.fill(0);
-        for (let p = 0, pa = ir * kc, pb = pb0; p < kc; p++, pa += MR, pb += NR) {
-          for (let i = 0; i < MR; i++) {
-            const ai = ap[pa + i];
-            for (let j = 0; j < NR; j++) edge[i * NR + j] += ai * bp[pb + j];
+    const co = cOff + jr;
+    if (mr === MR && nr === NR) {
+      let c00 = 0, c01 = 0, c02 = 0;
+      let c10 = 0, c11 = 0, c12 = 0;
+      let c20 = 0, c21 = 0, c22 = 0;
+      let c30 = 0, c31 = 0, c32 = 0;
+      for (let pa = 0, pb = jr * kc; pa < MR * kc; pa += MR, pb += NR) {
+        const a0 = ap[pa], a1 = ap[pa + 1], a2 = ap[pa + 2], a3 = ap[pa + 3];
+        const b0 = bp[pb], b1 = bp[pb + 1], b2 = bp[pb + 2];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c30 += a3 * b0;
+        c31 += a3 * b1;
+        c32 += a3 * b2;
+      }
+      let o = co;
+      c[o] += c00;
+      c[o + 1] += c01;
+      c[o + 2] += c02;
+      o += ldc;
+      c[o] += c10;
+      c[o + 1] += c11;
+      c[o + 2] += c12;
+      o += ldc;
+      c[o] += c20;
+      c[o + 1] += c21;
+      c[o + 2] += c22;
+      o += ldc;
+      c[o] += c30;
+      c[o + 1] += c31;
+      c[o + 2] += c32;
+    } else {
+      // A partial tile at the bottom or right edge: at most one column of tiles per strip
+      // (plus the last strip), so plain dot products over the packed panels will do.
+      for (let i = 0; i < mr; i++) {
+        for (let j = 0; j < nr; j++) {
+          let s = 0;
+          for (let p = 0, x = i, y = jr * kc + j; p < kc; p++, x += MR, y += NR) {
+            s += ap[x] * bp[y];
           }
-        }
-        for (let i = 0; i < mr; i++) {
-          for (let j = 0; j < nr; j++) c[co + i * ldc + j] += edge[i * NR + j];
+          c[co + i * ldc + j] += s;
         }
       }
     }
   }
 }
 
-// Packs rows [i0, i0+mc) x columns [p0, p0+kc) of A as MR-row panels: panel r holds
-// A(i0 + r*MR + ii, p0 + p) at r*MR*kc + p*MR + ii, zero-padded to a multiple of MR rows.
-function packPanelsA(
-  a: MatrixView,
-  i0: number,
-  p0: number,
-  mc: number,
-  kc: number,
-  dst: Float64Array,
-): void {
+// Packs rows [i0, i0+rows) x columns [p0, p0+kc) of A into aStrip: A(i0 + ii, p0 + p) at
+// p*MR + ii, zero-padded to MR rows.
+function packStripA(a: MatrixView, i0: number, p0: number, rows: number, kc: number): void {
+  const dst = aStrip;
   const d = a.data, rs = a.rowStride, cs = a.colStride;
-  for (let ir = 0; ir < mc; ir += MR) {
-    const rows = Math.min(MR, mc - ir);
-    let s = a.offset + (i0 + ir) * rs + p0 * cs;
-    let o = ir * kc;
-    if (rows === MR) {
-      const rs2 = 2 * rs, rs3 = 3 * rs;
-      for (let p = 0; p < kc; p++, s += cs, o += MR) {
-        dst[o] = d[s];
-        dst[o + 1] = d[s + rs];
-        dst[o + 2] = d[s + rs2];
-        dst[o + 3] = d[s + rs3];
-      }
-    } else {
-      for (let p = 0; p < kc; p++, s += cs, o += MR) {
-        for (let ii = 0; ii < MR; ii++) dst[o + ii] = ii < rows ? d[s + ii * rs] : 0;
-      }
+  let s = a.offset + i0 * rs + p0 * cs;
+  if (rows === MR) {
+    const rs2 = 2 * rs, rs3 = 3 * rs;
+    for (let o = 0; o < MR * kc; o += MR, s += cs) {
+      dst[o] = d[s];
+      dst[o + 1] = d[s + rs];
+      dst[o + 2] = d[s + rs2];
+      dst[o + 3] = d[s + rs3];
+    }
+  } else {
+    for (let o = 0; o < MR * kc; o += MR, s += cs) {
+      for (let ii = 0; ii < MR; ii++) dst[o + ii] = ii < rows ? d[s + ii * rs] : 0;
     }
   }
 }
@@ -275,8 +249,10 @@ function packPanelsB(
   }
 }
 
-// Tiny products: one dot product per result element straight from the views. Reading a
-// and b may be polymorphic here, but this path is never the bulk of any large product.
+// Tiny products and matrix-vector shapes (m or n = 1), where packing costs more than it
+// saves or most of each register tile would be padding. The reads here go polymorphic
+// once both dtypes have been seen, but this path never carries the bulk of a large
+// product. Results go to scratch first because out may alias a or b.
 function direct(
   m: number,
   n: number,
@@ -286,21 +262,30 @@ function direct(
   out: Float32Array | Float64Array,
   outOffset: number,
 ): void {
-  // Results go to scratch first because out may alias a or b: all reads must finish
-  // before any write.
-  const c = acc = grow(acc, m * n);
+  const mn = m * n;
+  const c = acc = grow(acc, mn);
   const ad = a.data, ars = a.rowStride, acs = a.colStride;
   const bd = b.data, brs = b.rowStride, bcs = b.colStride;
-  for (let i = 0; i < m; i++) {
-    const ai = a.offset + i * ars;
-    for (let j = 0; j < n; j++) {
+  if (n === 1) {
+    // One dot product per row: walks a row of A and the column of B together.
+    for (let i = 0; i < m; i++) {
       let s = 0;
-      let pa = ai, pb = b.offset + j * bcs;
-      for (let p = 0; p < k; p++, pa += acs, pb += brs) s += ad[pa] * bd[pb];
-      c[i * n + j] = s;
+      for (let p = 0, x = a.offset + i * ars, y = b.offset; p < k; p++, x += acs, y += brs) {
+        s += ad[x] * bd[y];
+      }
+      c[i] = s;
+    }
+  } else {
+    // i-p-j order: each step streams a row of B into a row of the result.
+    c.fill(0, 0, mn);
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      for (let p = 0; p < k; p++) {
+        const aip = ad[a.offset + i * ars + p * acs];
+        for (let j = 0, y = b.offset + p * brs; j < n; j++, y += bcs) c[row + j] += aip * bd[y];
+      }
     }
   }
-  const mn = m * n;
   for (let i = 0; i < mn; i++) out[outOffset + i] = c[i];
 }
 

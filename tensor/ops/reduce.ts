@@ -19,6 +19,7 @@ import {
   sizeOf,
 } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
+import { acquire, release } from "../pool.ts";
 import { record } from "./record.ts";
 
 const SUM: Reducer = { init: 0, fold: "acc + x" };
@@ -39,7 +40,13 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
     reduceKernel(reducer, x.shape, x, out.data, [], { rows: out.size, cols });
   } else {
     const strides = contiguousStrides(keepShape).map((s, i) => (axes.includes(i) ? 0 : s));
-    reduceKernel(reducer, x.shape, x, out.data, strides, null);
+    // accumulate in float64 so long float32 sums keep their precision, as the row path does
+    const acc = out.dtype === "float32" ? acquire("float64", out.size) : out.data;
+    reduceKernel(reducer, x.shape, x, acc, strides, null);
+    if (acc !== out.data) {
+      out.data.set(acc);
+      release(acc);
+    }
   }
   return out;
 }
