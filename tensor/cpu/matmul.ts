@@ -1,6 +1,10 @@
 /**
  * Single-threaded CPU matrix multiply on strided views of flat typed arrays.
  *
+ * Float32 results go through the WebAssembly SIMD kernel of `wasm_gemm.ts` (f32x4 lanes,
+ * float32 accumulation as in BLAS). Float64 results, and float32 ones where WebAssembly
+ * SIMD is missing, use the TypeScript kernel below.
+ *
  * `matmulKernel` is cache-blocked in the GotoBLAS style: a KC x NC slab of B is packed
  * into column panels NR wide, then each MR-row strip of A is packed in turn and a
  * register-tiled micro-kernel computes the strip's MR x NR tiles of the result. Packed panels and
@@ -23,6 +27,8 @@ export interface MatrixView {
   /** Distance in `data` between consecutive columns; 0 broadcasts one column. */
   colStride: number;
 }
+
+import { gemmF32, gemmModule } from "./wasm_gemm.ts";
 
 // Register tile. Measured on the dev box (Zen 5, one thread, V8 15.0): 4x3 beats 4x4 by
 // ~6%, 2x4 and 2x8 pay for more loads per multiply-add, and unrolling the k loop by 2
@@ -101,6 +107,11 @@ export function matmulKernel(
   }
   if (m === 1 || n === 1 || m * n * k <= SMALL) {
     direct(m, n, k, a, b, out, outOffset);
+    return;
+  }
+  const simd = out instanceof Float32Array ? gemmModule() : null;
+  if (simd !== null) {
+    gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset);
     return;
   }
   const mn = m * n;
