@@ -110,10 +110,36 @@ export function matmulKernel(
     return;
   }
   const simd = out instanceof Float32Array ? gemmModule() : null;
-  if (simd !== null) {
-    gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset);
-    return;
-  }
+  if (simd !== null) gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset);
+  else blockedKernel(m, n, k, a, b, out, outOffset);
+}
+
+/**
+ * The TypeScript blocked kernel that `matmulKernel` uses for float64 results (and for
+ * float32 where WebAssembly SIMD is missing); exported for benchmarks and tests. Same
+ * contract as `matmulKernel` for m, n >= 1 and k >= 1.
+ *
+ * @param m Rows of A and of the result.
+ * @param n Columns of B and of the result.
+ * @param k Columns of A and rows of B.
+ * @param a The m x k left operand.
+ * @param b The k x n right operand.
+ * @param out Destination; receives m*n values starting at `outOffset`.
+ * @param outOffset Index in `out` of result element (0, 0).
+ * @example
+ * ```ts ignore
+ * blockedKernel(2, 2, 2, view, view, out, 0);
+ * ```
+ */
+export function blockedKernel(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  out: Float32Array | Float64Array,
+  outOffset: number,
+): void {
   const mn = m * n;
   // The whole result accumulates in double and is written to `out` once at the end: this
   // keeps full precision across k-blocks for float32 and makes aliasing of out with a or

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { matmulKernel, matmulReference, type MatrixView } from "../../../tensor/cpu/matmul.ts";
+import {
+  blockedKernel,
+  matmulKernel,
+  matmulReference,
+  type MatrixView,
+} from "../../../tensor/cpu/matmul.ts";
 
 type Floats = Float32Array | Float64Array;
 
@@ -214,4 +219,14 @@ Deno.test("matmulKernel results do not depend on earlier calls of other shapes o
   const [m, n, k] = [33, 17, 65];
   const a = fill(f32(m * k), 17), b = fill(f32(k * n), 18);
   check(m, n, k, rowMajor(a, 0, k), rowMajor(b, 0, n), f32, TOL32, "after a big f64 call");
+});
+
+Deno.test("blockedKernel, the TypeScript fallback, matches the reference on float32", () => {
+  for (const [m, n, k] of [[7, 5, 3], [33, 17, 65], [130, 70, 257]]) {
+    const a = rowMajor(fill(f32(m * k), m), 0, k), b = colMajor(fill(f32(k * n), n), 0, k);
+    const got = f32(m * n), want = f32(m * n);
+    blockedKernel(m, n, k, a, b, got, 0);
+    matmulReference(m, n, k, a, b, want, 0);
+    assertClose(got, want, TOL32, `${m}x${n}x${k}`);
+  }
 });

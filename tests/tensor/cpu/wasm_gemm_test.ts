@@ -20,7 +20,9 @@ Deno.test("gemm adds one MR x NR tile per panel into C", () => {
     for (let j = 0; j < tiles * NR; j++) {
       const t = Math.floor(j / NR), jj = j % NR;
       let want = 1;
-      for (let p = 0; p < kc; p++) want += f[a / 4 + p * MR + r] * f[b / 4 + t * kc * NR + p * NR + jj];
+      for (let p = 0; p < kc; p++) {
+        want += f[a / 4 + p * MR + r] * f[b / 4 + t * kc * NR + p * NR + jj];
+      }
       assert.equal(f[c / 4 + r * ldc + j], want, `C[${r}][${j}]`);
     }
   }

@@ -1,11 +1,13 @@
 /**
- * The CPU matmul kernel alone, float32 square n x n, against a naive i-k-j loop (n <= 512)
- * and a simple KC-blocked kernel with a 4x4 register tile over Float64Array panels, the
- * style of the earlier reference measurement. GFLOP/s = 2n^3 / time.
+ * Float32 square matmul, n x n: adamant's `a.matmul(b)` (the WebAssembly SIMD kernel) and
+ * its TypeScript blocked kernel (the float64 path), against a naive i-k-j loop (n <= 512)
+ * and, at n = 1024, a KC-blocked 4x4-tile TypeScript kernel in the style of the peers'
+ * reference measurement. GFLOP/s = 2n^3 / time.
  * The last group checks that float64 calls do not slow float32 calls down afterwards.
- * Run: deno bench bench/matmul_kernel_bench.ts
+ * Run: deno bench bench/matmul_bench.ts (medians: deno task bench:medians)
  */
-import { matmulKernel, type MatrixView } from "../tensor/cpu/matmul.ts";
+import { blockedKernel, matmulKernel, type MatrixView } from "../tensor/cpu/matmul.ts";
+import { tensor, tidy } from "../mod.ts";
 
 function random(len: number, seed: number): Float32Array {
   const out = new Float32Array(len);
@@ -96,8 +98,14 @@ for (const n of [128, 256, 512, 1024]) {
   Deno.bench({ name: `4x4 tile, KC=256 panels n=${n}`, group, baseline: n > 512, ...slow }, () => {
     tiled4x4(a, b, c, n);
   });
-  Deno.bench({ name: `matmulKernel n=${n}`, group, ...(n > 512 ? slow : {}) }, () => {
-    matmulKernel(n, n, n, av, bv, c, 0);
+  Deno.bench({ name: `TypeScript blocked 4x3 kernel n=${n}`, group, ...slow }, () => {
+    blockedKernel(n, n, n, av, bv, c, 0);
+  });
+  const ta = tensor(a, { shape: [n, n] }), tb = tensor(b, { shape: [n, n] });
+  Deno.bench({ name: `adamant a.matmul(b) (SIMD) n=${n}`, group }, () => {
+    tidy(() => {
+      ta.matmul(tb);
+    });
   });
 }
 
