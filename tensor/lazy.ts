@@ -77,7 +77,6 @@ function emit(e: Expr, ctx: Emitted): string {
 
 type Fused = (
   leaves: TypedArray[],
-  offsets: number[],
   scalars: number[],
   out: TypedArray,
   n: number,
@@ -96,18 +95,18 @@ export function evaluate(
   const types = ctx.leaves.map((l) => l.storage.data.constructor.name).join(",");
   const key = `fused|${body}|${types}>${out.constructor.name}`;
   const decl = [
-    ...ctx.leaves.map((_, k) => `const L${k} = L[${k}], o${k} = O[${k}];`),
+    ...ctx.leaves.map((_, k) => `const L${k} = L[${k}];`),
     ...ctx.scalars.map((_, k) => `const s${k} = S[${k}];`),
   ].join("\n");
-  const reads = ctx.leaves.map((_, k) => `const v${k} = L${k}[o${k} + i];`).join(" ");
+  // zero-offset views: V8 compiles `L0[i]` tighter than `L0[o0 + i]` (1.3-1.5x at 16M)
+  const reads = ctx.leaves.map((_, k) => `const v${k} = L${k}[i];`).join(" ");
   const kernel = compile<Fused>(
     key,
-    ["L", "O", "S", "out", "n", "H"],
+    ["L", "S", "out", "n", "H"],
     `${decl}\nfor (let i = 0; i < n; i++) { ${reads} out[i] = ${body}; }`,
   );
   kernel(
-    ctx.leaves.map((l) => l.storage.data),
-    ctx.leaves.map((l) => l.offset),
+    ctx.leaves.map((l) => l.storage.data.subarray(l.offset, l.offset + n)),
     ctx.scalars,
     out,
     n,

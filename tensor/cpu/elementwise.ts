@@ -91,6 +91,14 @@ for (let q = 0; q < outer; q++) {
 }`;
 }
 
+/**
+ * The `n` elements of a contiguous operand as a zero-offset array: V8 compiles `x[i]`
+ * to tighter code than `x[xo + i]` (measured 1.3-1.5x on a 16M-element loop).
+ */
+function span(v: Strided, n: number): TypedArray {
+  return v.offset === 0 && v.data.length === n ? v.data : v.data.subarray(v.offset, v.offset + n);
+}
+
 /** A strided view of an operand: its data, offset and one stride per dimension. */
 export interface Strided {
   data: TypedArray;
@@ -100,9 +108,7 @@ export interface Strided {
 
 type UnaryContig = (
   x: TypedArray,
-  xo: number,
   out: TypedArray,
-  oo: number,
   n: number,
   p0: number,
   p1: number,
@@ -140,12 +146,12 @@ export function unaryKernel(
     for (const d of shape) n *= d;
     const k = compile<UnaryContig>(
       `u|${expr}|${types}|c`,
-      ["x", "xo", "out", "oo", "n", "p0", "p1", "H"],
-      `for (let i = 0; i < n; i++) { const x_ = x[xo + i]; out[oo + i] = ${
+      ["x", "out", "n", "p0", "p1", "H"],
+      `for (let i = 0; i < n; i++) { const x_ = x[i]; out[i] = ${
         expr.replaceAll(/\bx\b/g, "x_")
       }; }`,
     );
-    k(x.data, x.offset, out.data, out.offset, n, p0, p1, HELPERS);
+    k(span(x, n), span(out, n), n, p0, p1, HELPERS);
     return;
   }
   const k = compile<UnaryStrided>(
@@ -158,20 +164,15 @@ export function unaryKernel(
 
 type BinaryContig = (
   a: TypedArray,
-  ao: number,
   b: TypedArray,
-  bo: number,
   out: TypedArray,
-  oo: number,
   n: number,
   h: typeof HELPERS,
 ) => void;
 type BinaryScalar = (
   a: TypedArray,
-  ao: number,
   s: number,
   out: TypedArray,
-  oo: number,
   n: number,
   h: typeof HELPERS,
 ) => void;
@@ -212,16 +213,14 @@ export function binaryKernel(
   let n = 1;
   for (const d of shape) n *= d;
   if (typeof b === "number") {
-    const body = scalarFirst
-      ? substitute(expr, "s", "a[ao + i]")
-      : substitute(expr, "a[ao + i]", "s");
+    const body = scalarFirst ? substitute(expr, "s", "a[i]") : substitute(expr, "a[i]", "s");
     if (contiguous) {
       const k = compile<BinaryScalar>(
         `b|${expr}|${types}|${scalarFirst ? "sa" : "sb"}`,
-        ["a", "ao", "s", "out", "oo", "n", "H"],
-        `for (let i = 0; i < n; i++) out[oo + i] = ${body};`,
+        ["a", "s", "out", "n", "H"],
+        `for (let i = 0; i < n; i++) out[i] = ${body};`,
       );
-      k(a.data, a.offset, b, out.data, out.offset, n, HELPERS);
+      k(span(a, n), b, span(out, n), n, HELPERS);
       return;
     }
     const k = compile<UnaryStrided>(
@@ -240,10 +239,10 @@ export function binaryKernel(
   if (contiguous) {
     const k = compile<BinaryContig>(
       `b|${expr}|${types}|c`,
-      ["a", "ao", "b", "bo", "out", "oo", "n", "H"],
-      `for (let i = 0; i < n; i++) out[oo + i] = ${substitute(expr, "a[ao + i]", "b[bo + i]")};`,
+      ["a", "b", "out", "n", "H"],
+      `for (let i = 0; i < n; i++) out[i] = ${substitute(expr, "a[i]", "b[i]")};`,
     );
-    k(a.data, a.offset, b.data, b.offset, out.data, out.offset, n, HELPERS);
+    k(span(a, n), span(b, n), span(out, n), n, HELPERS);
     return;
   }
   const k = compile<BinaryStrided>(
