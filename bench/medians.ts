@@ -5,7 +5,7 @@
  *
  *   deno run bench/medians.ts bench/matmul_kernel_bench.ts bench/mlp_bench.ts
  *
- * Each entry is warmed up for 0.3 s, then timed in 15 samples of at least 50 ms each.
+ * Each entry is warmed up for 0.5 s, then timed in 15 samples of at least 50 ms each.
  */
 
 interface Def {
@@ -30,11 +30,11 @@ function median(xs: number[]): number {
 function time(fn: () => void): number {
   let reps = 0;
   const warm = performance.now();
-  while (performance.now() - warm < 300) {
+  while (performance.now() - warm < 500) {
     fn();
     reps++;
   }
-  const perSample = Math.max(1, Math.ceil(reps / 6)); // about 50 ms per sample
+  const perSample = Math.max(1, Math.ceil(reps / 10)); // about 50 ms per sample
   const samples: number[] = [];
   for (let s = 0; s < 15; s++) {
     const t0 = performance.now();
