@@ -15,3 +15,7 @@
 
 export * from "./tensor/mod.ts";
 export * from "./autograd/mod.ts";
+export * from "./nn/mod.ts";
+export * from "./optim/mod.ts";
+export * from "./data/mod.ts";
+export * from "./io/mod.ts";

@@ -1,0 +1,7 @@
+/**
+ * Datasets, the DataLoader, the IDX / Fashion-MNIST reader and the embedded digits set.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Checkpoints: safetensors files of state dicts, written atomically.
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * Neural-network layers, losses and initialisers.
+ *
+ * @module
+ */
+
+export {};

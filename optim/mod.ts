@@ -1,0 +1,7 @@
+/**
+ * Optimizers, learning-rate schedulers and gradient clipping.
+ *
+ * @module
+ */
+
+export {};
