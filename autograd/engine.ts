@@ -13,12 +13,13 @@ import type { Node } from "./node.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones } from "@adamant/core";
  * const x = ones([2], { requiresGrad: true });
  * const y = x.mul(x).sum();
  * y.backward({ retainGraph: true });
  * y.backward();
- * console.assert(x.grad!.toArray()[0] === 4);
+ * assert(x.grad!.toArray()[0] === 4);
  * ```
  */
 export interface BackwardOptions {

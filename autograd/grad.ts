@@ -11,10 +11,11 @@ import type { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, tensor } from "@adamant/core";
  * const x = tensor([2], { requiresGrad: true });
  * const [g] = grad(x.pow(3).sum(), [x], { createGraph: true });
- * console.assert(g.item() === 12);
+ * assert(g.item() === 12);
  * ```
  */
 export interface GradOptions {
@@ -37,11 +38,12 @@ export interface GradOptions {
  * @returns One gradient per input.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { grad, tensor } from "@adamant/core";
  * const x = tensor([3], { requiresGrad: true });
  * const [dx] = grad(x.mul(x).sum(), [x], { createGraph: true });
  * const [ddx] = grad(dx.sum(), [x]);
- * console.assert(dx.item() === 6 && ddx.item() === 2);
+ * assert(dx.item() === 6 && ddx.item() === 2);
  * ```
  */
 export function grad(

@@ -12,9 +12,10 @@ let enabled = true;
  * @returns `false` inside `noGrad`, `true` otherwise.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isGradEnabled, noGrad } from "@adamant/core";
- * console.assert(isGradEnabled());
- * noGrad(() => console.assert(!isGradEnabled()));
+ * assert(isGradEnabled());
+ * noGrad(() => assert(!isGradEnabled()));
  * ```
  */
 export function isGradEnabled(): boolean {
@@ -38,10 +39,11 @@ function withMode<T>(mode: boolean, fn: () => T): T {
  * @returns What `fn` returned.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { noGrad, ones } from "@adamant/core";
  * const w = ones([2], { requiresGrad: true });
  * const y = noGrad(() => w.mul(2));
- * console.assert(!y.requiresGrad);
+ * assert(!y.requiresGrad);
  * ```
  */
 export function noGrad<T>(fn: () => T): T {
@@ -55,10 +57,11 @@ export function noGrad<T>(fn: () => T): T {
  * @returns What `fn` returned.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { enableGrad, noGrad, ones } from "@adamant/core";
  * const w = ones([2], { requiresGrad: true });
  * const y = noGrad(() => enableGrad(() => w.mul(2)));
- * console.assert(y.requiresGrad);
+ * assert(y.requiresGrad);
  * ```
  */
 export function enableGrad<T>(fn: () => T): T {

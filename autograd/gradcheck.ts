@@ -43,9 +43,10 @@ function projection(out: Tensor, salt: number): Tensor {
  * @returns `true`; a mismatch throws an Error naming the input, the element and both values.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradcheck, randn } from "@adamant/core";
  * const x = randn([3, 4], { dtype: "float64" });
- * console.assert(gradcheck((a) => a.tanh().sum(1), [x]));
+ * assert(gradcheck((a) => a.tanh().sum(1), [x]));
  * ```
  */
 export function gradcheck(
@@ -105,8 +106,9 @@ export function gradcheck(
  * @returns `true`; a mismatch throws.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradgradcheck, randn } from "@adamant/core";
- * console.assert(gradgradcheck((a) => a.mul(a).exp(), [randn([3], { dtype: "float64" })]));
+ * assert(gradgradcheck((a) => a.mul(a).exp(), [randn([3], { dtype: "float64" })]));
  * ```
  */
 export function gradgradcheck(

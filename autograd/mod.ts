@@ -4,8 +4,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { gradcheck, noGrad } from "@adamant/core/autograd";
-console.assert(typeof gradcheck === "function" && typeof noGrad === "function");
+assert(typeof gradcheck === "function" && typeof noGrad === "function");
  * ```
  * @module
  */

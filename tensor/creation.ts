@@ -14,9 +14,10 @@ import { type NestedArray, Tensor, type TensorLike } from "./tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeros } from "@adamant/core";
  * const w = zeros([2, 2], { dtype: "float64", requiresGrad: true });
- * console.assert(w.dtype === "float64" && w.requiresGrad);
+ * assert(w.dtype === "float64" && w.requiresGrad);
  * ```
  */
 export interface CreateOptions {
@@ -31,9 +32,10 @@ export interface CreateOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * const t = tensor(new Float32Array(6), { shape: [2, 3] });
- * console.assert(t.shape.join() === "2,3");
+ * assert(t.shape.join() === "2,3");
  * ```
  */
 export interface TensorOptions extends CreateOptions {
@@ -48,9 +50,10 @@ export interface TensorOptions extends CreateOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Generator, rand } from "@adamant/core";
  * const g = new Generator(3);
- * console.assert(rand([2], { generator: g }).size === 2);
+ * assert(rand([2], { generator: g }).size === 2);
  * ```
  */
 export interface RandomOptions extends CreateOptions {
@@ -103,9 +106,10 @@ function nestedShape(data: NestedArray, path = "data"): number[] {
  * @returns A new contiguous tensor (the data is copied).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * const t = tensor([[1, 2, 3], [4, 5, 6]]);
- * console.assert(t.shape.join() === "2,3" && t.dtype === "float32");
+ * assert(t.shape.join() === "2,3" && t.dtype === "float32");
  * ```
  */
 export function tensor(data: NestedArray | TypedArray, options: TensorOptions = {}): Tensor {
@@ -152,8 +156,9 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { full } from "@adamant/core";
- * console.assert(full([2], 7).toArray()[1] === 7);
+ * assert(full([2], 7).toArray()[1] === 7);
  * ```
  */
 export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
@@ -171,8 +176,9 @@ export function full(shape: Shape, value: number, options?: CreateOptions): Tens
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeros } from "@adamant/core";
- * console.assert(zeros([2, 3]).sum().item() === 0);
+ * assert(zeros([2, 3]).sum().item() === 0);
  * ```
  */
 export function zeros(shape: Shape, options?: CreateOptions): Tensor {
@@ -187,8 +193,9 @@ export function zeros(shape: Shape, options?: CreateOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones } from "@adamant/core";
- * console.assert(ones([2, 3]).sum().item() === 6);
+ * assert(ones([2, 3]).sum().item() === 6);
  * ```
  */
 export function ones(shape: Shape, options?: CreateOptions): Tensor {
@@ -203,8 +210,9 @@ export function ones(shape: Shape, options?: CreateOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones, zerosLike } from "@adamant/core";
- * console.assert(zerosLike(ones([3])).sum().item() === 0);
+ * assert(zerosLike(ones([3])).sum().item() === 0);
  * ```
  */
 export function zerosLike(t: Tensor, options?: CreateOptions): Tensor {
@@ -219,8 +227,9 @@ export function zerosLike(t: Tensor, options?: CreateOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { onesLike, zeros } from "@adamant/core";
- * console.assert(onesLike(zeros([3])).sum().item() === 3);
+ * assert(onesLike(zeros([3])).sum().item() === 3);
  * ```
  */
 export function onesLike(t: Tensor, options?: CreateOptions): Tensor {
@@ -236,8 +245,9 @@ export function onesLike(t: Tensor, options?: CreateOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { fullLike, zeros } from "@adamant/core";
- * console.assert(fullLike(zeros([2]), 5).sum().item() === 10);
+ * assert(fullLike(zeros([2]), 5).sum().item() === 10);
  * ```
  */
 export function fullLike(t: Tensor, value: number, options?: CreateOptions): Tensor {
@@ -255,9 +265,10 @@ export function fullLike(t: Tensor, value: number, options?: CreateOptions): Ten
  * @returns A new 1-D tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { arange } from "@adamant/core";
- * console.assert(arange(5).toArray().join() === "0,1,2,3,4");
- * console.assert(arange(1, 2, 0.5).toArray().join() === "1,1.5");
+ * assert(arange(5).toArray().join() === "0,1,2,3,4");
+ * assert(arange(1, 2, 0.5).toArray().join() === "1,1.5");
  * ```
  */
 export function arange(start: number, end?: number, step = 1, options?: CreateOptions): Tensor {
@@ -281,8 +292,9 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
  * @returns A new 1-D tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linspace } from "@adamant/core";
- * console.assert(linspace(0, 1, 3).toArray().join() === "0,0.5,1");
+ * assert(linspace(0, 1, 3).toArray().join() === "0,0.5,1");
  * ```
  */
 export function linspace(
@@ -313,8 +325,9 @@ export function linspace(
  * @returns A new 2-D tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { eye } from "@adamant/core";
- * console.assert(eye(3).sum().item() === 3);
+ * assert(eye(3).sum().item() === 3);
  * ```
  */
 export function eye(n: number, m = n, options?: CreateOptions): Tensor {
@@ -344,9 +357,10 @@ function random(
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rand } from "@adamant/core";
  * const x = rand([100]);
- * console.assert(x.min().item() >= 0 && x.max().item() < 1);
+ * assert(x.min().item() >= 0 && x.max().item() < 1);
  * ```
  */
 export function rand(shape: Shape, options?: RandomOptions): Tensor {
@@ -361,8 +375,9 @@ export function rand(shape: Shape, options?: RandomOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randn } from "@adamant/core";
- * console.assert(Math.abs(randn([10000]).mean().item()) < 0.05);
+ * assert(Math.abs(randn([10000]).mean().item()) < 0.05);
  * ```
  */
 export function randn(shape: Shape, options?: RandomOptions): Tensor {
@@ -379,9 +394,10 @@ export function randn(shape: Shape, options?: RandomOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randint } from "@adamant/core";
  * const x = randint(0, 10, [50]);
- * console.assert(x.dtype === "int32" && x.max().item() < 10);
+ * assert(x.dtype === "int32" && x.max().item() < 10);
  * ```
  */
 export function randint(low: number, high: number, shape: Shape, options?: RandomOptions): Tensor {
@@ -400,8 +416,9 @@ export function randint(low: number, high: number, shape: Shape, options?: Rando
  * @returns A new tensor of 0s and 1s.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { bernoulli } from "@adamant/core";
- * console.assert(bernoulli(1, [4]).sum().item() === 4);
+ * assert(bernoulli(1, [4]).sum().item() === 4);
  * ```
  */
 export function bernoulli(p: TensorLike, shape?: Shape, options?: RandomOptions): Tensor {
@@ -430,8 +447,9 @@ export function bernoulli(p: TensorLike, shape?: Shape, options?: RandomOptions)
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randLike, zeros } from "@adamant/core";
- * console.assert(randLike(zeros([3])).size === 3);
+ * assert(randLike(zeros([3])).size === 3);
  * ```
  */
 export function randLike(t: Tensor, options?: RandomOptions): Tensor {
@@ -446,8 +464,9 @@ export function randLike(t: Tensor, options?: RandomOptions): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randnLike, zeros } from "@adamant/core";
- * console.assert(randnLike(zeros([3])).size === 3);
+ * assert(randnLike(zeros([3])).size === 3);
  * ```
  */
 export function randnLike(t: Tensor, options?: RandomOptions): Tensor {

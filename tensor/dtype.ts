@@ -9,8 +9,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { zeros } from "@adamant/core";
- * console.assert(zeros([2], { dtype: "int32" }).dtype === "int32");
+ * assert(zeros([2], { dtype: "int32" }).dtype === "int32");
  * ```
  */
 export type DType = "float32" | "int32" | "float64";
@@ -20,9 +21,10 @@ export type DType = "float32" | "int32" | "float64";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { TypedArray } from "@adamant/core";
  * const a: TypedArray = new Float32Array(3);
- * console.assert(a.length === 3);
+ * assert(a.length === 3);
  * ```
  */
 export type TypedArray = Float32Array | Int32Array | Float64Array;

@@ -22,8 +22,9 @@ function lift(x: TensorLike, like: TensorLike): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { concat, ones, zeros } from "@adamant/core";
- * console.assert(concat([zeros([2, 3]), ones([1, 3])]).shape.join() === "3,3");
+ * assert(concat([zeros([2, 3]), ones([1, 3])]).shape.join() === "3,3");
  * ```
  */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -38,8 +39,9 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ones, stack } from "@adamant/core";
- * console.assert(stack([ones([3]), ones([3])], 1).shape.join() === "3,2");
+ * assert(stack([ones([3]), ones([3])], 1).shape.join() === "3,2");
  * ```
  */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
@@ -55,9 +57,10 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor, where } from "@adamant/core";
  * const x = tensor([-1, 2]);
- * console.assert(where(x.gt(0), x, 0).toArray().join() === "0,2");
+ * assert(where(x.gt(0), x, 0).toArray().join() === "0,2");
  * ```
  */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -72,8 +75,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { maximum, tensor } from "@adamant/core";
- * console.assert(maximum(tensor([1, 5]), tensor([3, 2])).toArray().join() === "3,5");
+ * assert(maximum(tensor([1, 5]), tensor([3, 2])).toArray().join() === "3,5");
  * ```
  */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
@@ -88,8 +92,9 @@ export function maximum(a: TensorLike, b: TensorLike): Tensor {
  * @returns A new tensor.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { minimum, tensor } from "@adamant/core";
- * console.assert(minimum(tensor([1, 5]), 3).toArray().join() === "1,3");
+ * assert(minimum(tensor([1, 5]), 3).toArray().join() === "1,3");
  * ```
  */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {

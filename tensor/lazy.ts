@@ -21,9 +21,10 @@ import type { Storage } from "./storage.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * const y = tensor([1, 2]).mul(3).add(1);
- * console.assert(y.pendingExpr?.kind === "op");
+ * assert(y.pendingExpr?.kind === "op");
  * ```
  */
 export type Expr =
@@ -124,9 +125,10 @@ export function fusible(dtype: DType): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Pending, Tensor } from "@adamant/core";
  * const t = new Tensor(new Pending({ kind: "scalar", value: 2 }, "float32"), [3]);
- * console.assert(t.toArray().join() === "2,2,2");
+ * assert(t.toArray().join() === "2,2,2");
  * ```
  */
 export class Pending {

@@ -55,9 +55,10 @@ export function release(array: TypedArray): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memory } from "@adamant/core";
  * const { freshBytes } = memory();
- * console.assert(freshBytes >= 0);
+ * assert(freshBytes >= 0);
  * ```
  */
 export interface MemoryInfo {
@@ -76,11 +77,12 @@ export interface MemoryInfo {
  * @returns The current counters.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { memory, tidy, zeros } from "@adamant/core";
  * tidy(() => zeros([1024]));
  * const before = memory().freshBytes;
  * tidy(() => zeros([1024]).add(1));
- * console.assert(memory().freshBytes - before <= 4096);
+ * assert(memory().freshBytes - before <= 4096);
  * ```
  */
 export function memory(): MemoryInfo {

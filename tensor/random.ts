@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Generator } from "@adamant/core";
  * const a = new Generator(7), b = new Generator(7);
- * console.assert(a.uniform() === b.uniform());
+ * assert(a.uniform() === b.uniform());
  * ```
  */
 export class Generator {
@@ -79,7 +80,7 @@ export class Generator {
 
   /** The generator's state, for checkpoints. */
   getState(): number[] {
-    return [...this.#s, this.#spare === null ? NaN : this.#spare];
+    return [...this.#s, this.#spare ?? NaN];
   }
 
   /** Restores a state taken with `getState`. */
@@ -88,7 +89,8 @@ export class Generator {
       throw new TypeError(`Generator.setState: expected 5 numbers, got ${state.length}`);
     }
     for (let i = 0; i < 4; i++) this.#s[i] = state[i] >>> 0;
-    this.#spare = Number.isNaN(state[4]) ? null : state[4];
+    // JSON turns the NaN that marks "no spare" into null
+    this.#spare = state[4] === null || Number.isNaN(state[4]) ? null : state[4];
   }
 }
 
@@ -102,11 +104,12 @@ function rotl(x: number, k: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { defaultGenerator, manualSeed } from "@adamant/core";
  * manualSeed(1);
  * const x = defaultGenerator.uniform();
  * manualSeed(1);
- * console.assert(defaultGenerator.uniform() === x);
+ * assert(defaultGenerator.uniform() === x);
  * ```
  */
 export const defaultGenerator: Generator = new Generator(0);
@@ -118,11 +121,12 @@ export const defaultGenerator: Generator = new Generator(0);
  * @param seed Any integer.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { manualSeed, randn } from "@adamant/core";
  * manualSeed(42);
  * const a = randn([3]).toArray();
  * manualSeed(42);
- * console.assert(JSON.stringify(randn([3]).toArray()) === JSON.stringify(a));
+ * assert(JSON.stringify(randn([3]).toArray()) === JSON.stringify(a));
  * ```
  */
 export function manualSeed(seed: number): void {

@@ -52,9 +52,10 @@ function tensorsIn(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v
  * @returns What `fn` returned.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tidy, ones } from "@adamant/core";
  * const y = tidy(() => ones([3]).mul(2).add(1));
- * console.assert(y.toArray()[0] === 3);
+ * assert(y.toArray()[0] === 3);
  * ```
  */
 export function tidy<T>(fn: () => T): T {
@@ -79,10 +80,11 @@ export function tidy<T>(fn: () => T): T {
  * @returns `t` itself.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { keep, tidy, zeros } from "@adamant/core";
  * let kept;
  * tidy(() => { kept = keep(zeros([2])); });
- * console.assert(kept!.toArray().length === 2);
+ * assert(kept!.toArray().length === 2);
  * ```
  */
 export function keep<T extends Tensor>(t: T): T {

@@ -15,10 +15,11 @@ import { release } from "./pool.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Storage, Tensor } from "@adamant/core";
  * const shared = new Float32Array(new SharedArrayBuffer(16));
  * const t = new Tensor(new Storage(shared, false), [2, 2]);
- * console.assert(t.data === shared);
+ * assert(t.data === shared);
  * ```
  */
 export class Storage {

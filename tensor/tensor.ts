@@ -38,11 +38,12 @@ export interface HookHandle {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * const w = tensor([[1, 2], [3, 4]], { requiresGrad: true });
  * const loss = w.matmul(tensor([[1], [1]])).relu().sum();
  * loss.backward();
- * console.assert(w.grad!.toArray().join() === "1,1,1,1");
+ * assert(w.grad!.toArray().join() === "1,1,1,1");
  * ```
  */
 export class Tensor {
@@ -212,10 +213,11 @@ export class Tensor {
    * @param options `retainGraph` to run backward again, `createGraph` for higher order.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { tensor } from "@adamant/core";
    * const x = tensor([3], { requiresGrad: true });
    * x.mul(x).sum().backward();
-   * console.assert(x.grad!.item() === 6);
+   * assert(x.grad!.item() === 6);
    * ```
    */
   backward(gradient?: Tensor | BackwardOptions, options?: BackwardOptions): void {
@@ -268,11 +270,12 @@ export class Tensor {
    * @returns A handle whose `remove()` unregisters the hook.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ones } from "@adamant/core";
    * const x = ones([2], { requiresGrad: true });
    * x.registerHook((g) => g.mul(10));
    * x.sum().backward();
-   * console.assert(x.grad!.toArray()[0] === 10);
+   * assert(x.grad!.toArray()[0] === 10);
    * ```
    */
   registerHook(hook: GradHook): HookHandle {
@@ -295,8 +298,9 @@ export class Tensor {
    * @returns A leaf that does not require grad.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ones } from "@adamant/core";
-   * console.assert(!ones([2], { requiresGrad: true }).detach().requiresGrad);
+   * assert(!ones([2], { requiresGrad: true }).detach().requiresGrad);
    * ```
    */
   detach(): Tensor {
@@ -311,10 +315,11 @@ export class Tensor {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { zeros } from "@adamant/core";
    * const t = zeros([4]);
    * t.dispose();
-   * console.assert(t.isDisposed);
+   * assert(t.isDisposed);
    * ```
    */
   dispose(): void {
@@ -343,8 +348,9 @@ export class Tensor {
    * @returns The number.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { tensor } from "@adamant/core";
-   * console.assert(tensor([[5]]).item() === 5);
+   * assert(tensor([[5]]).item() === 5);
    * ```
    */
   item(): number {
@@ -362,8 +368,9 @@ export class Tensor {
    * @returns A fresh copy; changing it does not change the tensor.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { tensor } from "@adamant/core";
-   * console.assert(tensor([[1, 2], [3, 4]]).T.toArray().join() === "1,3,2,4");
+   * assert(tensor([[1, 2], [3, 4]]).T.toArray().join() === "1,3,2,4");
    * ```
    */
   toArray(): TypedArray {
@@ -379,8 +386,9 @@ export class Tensor {
    * @returns Nested arrays (a number for a scalar).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { tensor } from "@adamant/core";
-   * console.assert(JSON.stringify(tensor([[1, 2]]).toNested()) === "[[1,2]]");
+   * assert(JSON.stringify(tensor([[1, 2]]).toNested()) === "[[1,2]]");
    * ```
    */
   toNested(): NestedArray {
@@ -399,9 +407,10 @@ export class Tensor {
    * @returns A promise of a fresh typed array in row-major order.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ones } from "@adamant/core";
    * const data = await ones([2]).read();
-   * console.assert(data[1] === 1);
+   * assert(data[1] === 1);
    * ```
    */
   read(): Promise<TypedArray> {
@@ -414,8 +423,9 @@ export class Tensor {
    * @returns The description.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { tensor } from "@adamant/core";
-   * console.assert(tensor([1, 2]).toString().startsWith("Tensor"));
+   * assert(tensor([1, 2]).toString().startsWith("Tensor"));
    * ```
    */
   toString(): string {

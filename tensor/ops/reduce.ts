@@ -147,8 +147,9 @@ export function argExtreme(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
- * console.assert(tensor([1, 3]).var(undefined, { unbiased: false }).item() === 1);
+ * assert(tensor([1, 3]).var(undefined, { unbiased: false }).item() === 1);
  * ```
  */
 export interface VarOptions {
