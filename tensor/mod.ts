@@ -3,9 +3,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { randn, tidy } from "@adamant/core/tensor";
  * const y = tidy(() => randn([2, 3]).relu().sum());
- * console.assert(y.item() >= 0);
+ * assert(y.item() >= 0);
  * ```
  * @module
  */
@@ -41,3 +42,14 @@ export { keep, tidy } from "./scope.ts";
 export { Storage } from "./storage.ts";
 export { type Expr, Pending } from "./lazy.ts";
 export { memory, type MemoryInfo } from "./pool.ts";
+export {
+  avgPool2d,
+  type AvgPool2dOptions,
+  conv2d,
+  type Conv2dOptions,
+  fold,
+  maxPool2d,
+  type MaxPool2dOptions,
+  unfold,
+  type UnfoldOptions,
+} from "./ops/conv.ts";
