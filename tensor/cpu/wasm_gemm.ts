@@ -239,13 +239,12 @@ function packB(
   const d = b.data, rs = b.rowStride, cs = b.colStride;
   for (let t = 0; t * NR < nc; t++) {
     const cols = Math.min(NR, nc - t * NR), panel = base + t * kc * NR;
-    for (let j = 0; j < NR; j++) {
-      if (j >= cols) {
-        for (let p = 0, o = panel + j; p < kc; p++, o += NR) f[o] = 0;
-        continue;
-      }
-      const s0 = b.offset + p0 * rs + (j0 + t * NR + j) * cs;
-      for (let p = 0, s = s0, o = panel + j; p < kc; p++, s += rs, o += NR) f[o] = d[s];
+    const s0 = b.offset + p0 * rs + (j0 + t * NR) * cs;
+    // p outside, j inside: a row-major B is then read along its rows
+    for (let p = 0; p < kc; p++) {
+      const s = s0 + p * rs, o = panel + p * NR;
+      for (let j = 0; j < cols; j++) f[o + j] = d[s + j * cs];
+      for (let j = cols; j < NR; j++) f[o + j] = 0;
     }
   }
 }
