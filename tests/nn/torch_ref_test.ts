@@ -1,0 +1,218 @@
+/**
+ * Losses and layers against PyTorch 1.13: tests/fixtures/gen_nn.py records, for seeded
+ * inputs, each loss's output and input gradients, and each layer's outputs, input and
+ * parameter gradients and buffers over a few training and evaluation steps; this file
+ * replays every case through the public API and compares.
+ */
+
+import { AssertionError } from "node:assert/strict";
+import {
+  AvgPool2d,
+  BatchNorm1d,
+  BatchNorm2d,
+  binaryCrossEntropyWithLogits,
+  Conv2d,
+  crossEntropy,
+  Embedding,
+  huberLoss,
+  l1Loss,
+  LayerNorm,
+  Linear,
+  MaxPool2d,
+  type Module,
+  mseLoss,
+  nllLoss,
+  noGrad,
+  type Tensor,
+  tensor,
+} from "../../mod.ts";
+
+/** A tensor as gen_nn.py writes it: row-major data. */
+interface Encoded {
+  shape: number[];
+  dtype: "float32" | "float64" | "int32";
+  data: number[];
+}
+
+// deno-lint-ignore no-explicit-any
+type Options = Record<string, any>;
+
+interface LossCase {
+  name: string;
+  loss: string;
+  options: Options;
+  tensorOptions: Record<string, Encoded>;
+  inputs: Encoded[];
+  w: Encoded;
+  out: Encoded;
+  grads: (Encoded | null)[];
+}
+
+interface Step {
+  mode: "train" | "eval";
+  input: Encoded;
+  w: Encoded;
+  out: Encoded;
+  grads: Record<string, Encoded>;
+}
+
+interface ModuleCase {
+  name: string;
+  module: string;
+  // deno-lint-ignore no-explicit-any
+  args: any[];
+  options: Options;
+  state: Record<string, Encoded>;
+  steps: Step[];
+  buffers: Record<string, Encoded>;
+}
+
+interface Fixture {
+  torch: string;
+  seed: number;
+  losses: LossCase[];
+  modules: ModuleCase[];
+}
+
+type Loss = (input: Tensor, target: Tensor, options: Options) => Tensor;
+
+const LOSSES: Record<string, Loss> = {
+  mseLoss,
+  l1Loss,
+  huberLoss,
+  binaryCrossEntropyWithLogits,
+  nllLoss,
+  crossEntropy,
+};
+
+const MODULES: Record<string, (args: ModuleCase["args"], options: Options) => Module> = {
+  Linear: ([i, o], options) => new Linear(i, o, options),
+  Embedding: ([n, d], options) => new Embedding(n, d, options),
+  BatchNorm1d: ([c], options) => new BatchNorm1d(c, options),
+  BatchNorm2d: ([c], options) => new BatchNorm2d(c, options),
+  LayerNorm: ([shape], options) => new LayerNorm(shape, options),
+  Conv2d: ([i, o, k], options) => new Conv2d(i, o, k, options),
+  MaxPool2d: ([k], options) => new MaxPool2d(k, options),
+  AvgPool2d: ([k], options) => new AvgPool2d(k, options),
+};
+
+function build(e: Encoded, requiresGrad = false): Tensor {
+  return tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad });
+}
+
+function unravel(i: number, shape: readonly number[]): string {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return `[${idx.join(", ")}]`;
+}
+
+/** rtol 1e-4, atol 1e-5 for float32 (and int32), tighter for float64. */
+function tolerances(dtype: string): { rtol: number; atol: number } {
+  return dtype === "float64" ? { rtol: 1e-6, atol: 1e-8 } : { rtol: 1e-4, atol: 1e-5 };
+}
+
+/** Fails naming the case, the tensor and the worst element unless `actual` matches. */
+function assertMatches(actual: Tensor | null, expected: Encoded, what: string): void {
+  if (actual === null) throw new AssertionError({ message: `${what}: missing (null)` });
+  if (actual.shape.join() !== expected.shape.join()) {
+    throw new AssertionError({
+      message: `${what}: shape [${actual.shape.join(", ")}], PyTorch gives [${
+        expected.shape.join(", ")
+      }]`,
+    });
+  }
+  const got = actual.toArray();
+  const { rtol, atol } = tolerances(expected.dtype);
+  let worst = -1, worstRatio = 1;
+  for (let i = 0; i < got.length; i++) {
+    const a = got[i], e = expected.data[i];
+    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
+    const ratio = Math.abs(a - e) / (atol + rtol * Math.abs(e));
+    if (!(ratio <= worstRatio)) {
+      worst = i;
+      worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
+    }
+  }
+  if (worst >= 0) {
+    const a = got[worst], e = expected.data[worst];
+    throw new AssertionError({
+      message:
+        `${what}: worst element ${unravel(worst, expected.shape)} is ${a}, PyTorch gives ${e} ` +
+        `(|diff| ${Math.abs(a - e).toExponential(3)} > atol ${atol} + rtol ${rtol} * |expected|)`,
+    });
+  }
+}
+
+function runLoss(c: LossCase): void {
+  const fn = LOSSES[c.loss];
+  if (fn === undefined) throw new AssertionError({ message: `${c.name}: no loss "${c.loss}"` });
+  const leaves = c.inputs.map((e) => build(e, e.dtype !== "int32"));
+  const options: Options = { ...c.options };
+  for (const [k, e] of Object.entries(c.tensorOptions)) options[k] = build(e);
+  const out = fn(leaves[0], leaves[1], options);
+  assertMatches(out, c.out, `${c.name}: output`);
+  out.mul(build(c.w)).sum().backward();
+  c.grads.forEach((expected, i) => {
+    if (expected !== null) {
+      assertMatches(leaves[i].grad, expected, `${c.name}: gradient of input ${i}`);
+    }
+  });
+}
+
+function runModule(c: ModuleCase): void {
+  const make = MODULES[c.module];
+  if (make === undefined) {
+    throw new AssertionError({ message: `${c.name}: no module "${c.module}"` });
+  }
+  const m = make(c.args, c.options);
+  const params = new Map(m.namedParameters());
+  noGrad(() => {
+    for (const [name, e] of Object.entries(c.state)) {
+      const p = params.get(name);
+      if (p === undefined) throw new AssertionError({ message: `${c.name}: no parameter ${name}` });
+      p.copyInPlace(build(e));
+    }
+  });
+  c.steps.forEach((s, k) => {
+    const what = `${c.name}: step ${k} (${s.mode})`;
+    m.train(s.mode === "train");
+    m.zeroGrad({ setToNone: true });
+    const x = build(s.input, s.input.dtype !== "int32");
+    const out = m.forward(x);
+    assertMatches(out, s.out, `${what}: output`);
+    out.mul(build(s.w)).sum().backward();
+    for (const [name, expected] of Object.entries(s.grads)) {
+      const t = name === "input" ? x : params.get(name);
+      if (t === undefined) throw new AssertionError({ message: `${what}: no tensor ${name}` });
+      assertMatches(t.grad, expected, `${what}: gradient of ${name}`);
+    }
+  });
+  const buffers = new Map(m.namedBuffers());
+  if (buffers.size !== Object.keys(c.buffers).length) {
+    throw new AssertionError({
+      message: `${c.name}: buffers ${[...buffers.keys()].join(", ")}, PyTorch has ${
+        Object.keys(c.buffers).join(", ")
+      }`,
+    });
+  }
+  for (const [name, expected] of Object.entries(c.buffers)) {
+    const b = buffers.get(name);
+    if (b === undefined) throw new AssertionError({ message: `${c.name}: no buffer ${name}` });
+    assertMatches(b, expected, `${c.name}: buffer ${name} after ${c.steps.length} steps`);
+  }
+}
+
+const fixture: Fixture = JSON.parse(
+  await Deno.readTextFile(new URL("../fixtures/nn.json", import.meta.url)),
+);
+const version = fixture.torch.replace(/^(\d+\.\d+).*$/, "$1");
+
+for (const c of fixture.losses) {
+  Deno.test(`torch: ${c.loss} case ${c.name} matches PyTorch ${version}`, () => runLoss(c));
+}
+for (const c of fixture.modules) {
+  Deno.test(`torch: ${c.module} case ${c.name} matches PyTorch ${version}`, () => runModule(c));
+}
