@@ -1,7 +1,76 @@
 /**
- * Optimizers, learning-rate schedulers and gradient clipping.
+ * Optimizers, learning-rate schedulers and gradient clipping, with PyTorch 1.13's
+ * semantics. The optimizers are thin classes over the pure update functions of
+ * `update.ts` (`adamUpdate`, `sgdUpdate`, …), which work on flat typed arrays and an index
+ * range so that a worker can update its own shard with the very same formula.
  *
+ * ```ts
+ * import { Adam, clipGradNorm, CosineAnnealingLR, tensor } from "@adamant/core";
+ * const w = tensor([3, -2], { requiresGrad: true });
+ * const opt = new Adam([w], { lr: 0.1 });
+ * const schedule = new CosineAnnealingLR(opt, { tMax: 100 });
+ * for (let epoch = 0; epoch < 100; epoch++) {
+ *   opt.zeroGrad();
+ *   w.square().sum().backward();
+ *   clipGradNorm([w], 1);
+ *   opt.step();
+ *   schedule.step();
+ * }
+ * console.assert(w.abs().max().item() < 0.5);
+ * ```
  * @module
  */
 
-export {};
+export {
+  type BaseOptions,
+  Optimizer,
+  type OptimizerStateDict,
+  type ParamGroup,
+  type ParamGroupInput,
+  type SchedulerFields,
+  type StateValue,
+} from "./optimizer.ts";
+export { Adam, type AdamOptions, type AdamParamState } from "./adam.ts";
+export { AdamW } from "./adamw.ts";
+export { SGD, type SGDOptions, type SGDParamState } from "./sgd.ts";
+export { RMSprop, type RMSpropOptions, type RMSpropParamState } from "./rmsprop.ts";
+export { Adagrad, type AdagradOptions, type AdagradParamState } from "./adagrad.ts";
+export {
+  type AdagradHyper,
+  type AdagradState,
+  adagradUpdate,
+  type AdamHyper,
+  type AdamState,
+  adamUpdate,
+  adamwUpdate,
+  type FloatArray,
+  type RMSpropHyper,
+  type RMSpropState,
+  rmspropUpdate,
+  type SGDHyper,
+  type SGDState,
+  sgdUpdate,
+} from "./update.ts";
+export {
+  CosineAnnealingLR,
+  type CosineAnnealingLROptions,
+  ExponentialLR,
+  type ExponentialLROptions,
+  LinearLR,
+  type LinearLROptions,
+  LRScheduler,
+  MultiStepLR,
+  type MultiStepLROptions,
+  OneCycleLR,
+  type OneCycleLROptions,
+  type OneCycleLRPhase,
+  ReduceLROnPlateau,
+  type ReduceLROnPlateauOptions,
+  type SchedulerOptions,
+  type SchedulerStateDict,
+  SequentialLR,
+  type SequentialLROptions,
+  StepLR,
+  type StepLROptions,
+} from "./lr_scheduler.ts";
+export { clipGradNorm, type ClipGradNormOptions, clipGradValue } from "./clip.ts";

@@ -1,0 +1,187 @@
+/**
+ * Adam (Kingma and Ba, 2014), with PyTorch 1.13's options: L2 weight decay, AMSGrad and
+ * maximize.
+ * @module
+ */
+
+import type { Tensor } from "../tensor/tensor.ts";
+import {
+  checkBoolean,
+  checkNonNegative,
+  Optimizer,
+  type ParamGroup,
+  type ParamGroupInput,
+  withDefaults,
+  zerosLikeArray,
+} from "./optimizer.ts";
+import { adamUpdate, type FloatArray } from "./update.ts";
+
+/**
+ * Options of `Adam` and `AdamW` (every one has a default).
+ *
+ * @example
+ * ```ts
+ * import { Adam, type AdamOptions, zeros } from "@adamant/core";
+ * const options: Partial<AdamOptions> = { lr: 3e-4, betas: [0.9, 0.95] };
+ * const opt = new Adam([zeros([2], { requiresGrad: true })], options);
+ * console.assert(opt.paramGroups[0].betas[1] === 0.95);
+ * ```
+ */
+export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
+  lr: number;
+  /** Decay rates of the gradient's running average and of its square (default [0.9, 0.999]). */
+  betas: [number, number];
+  /** Added to the denominator for numerical stability (default 1e-8). */
+  eps: number;
+  /** Weight decay: Adam adds `weightDecay * param` to the gradient (default 0); AdamW decays
+   * the weight directly (default 1e-2). */
+  weightDecay: number;
+  /** Use AMSGrad's running maximum of the second moment (default false). */
+  amsgrad: boolean;
+  /** Maximize the objective instead of minimizing it (default false). */
+  maximize: boolean;
+}
+
+/**
+ * The state `Adam` and `AdamW` keep per parameter.
+ *
+ * @example
+ * ```ts
+ * import { Adam, tensor } from "@adamant/core";
+ * const w = tensor([1], { requiresGrad: true });
+ * const opt = new Adam([w]);
+ * w.sum().backward();
+ * opt.step();
+ * const s = opt.state.get(w)!;
+ * console.assert(s.step === 1 && Math.abs(s.m[0] - 0.1) < 1e-7);
+ * ```
+ */
+export interface AdamParamState {
+  /** Updates done so far. */
+  step: number;
+  /** First moment (PyTorch's `exp_avg`). */
+  m: FloatArray;
+  /** Second moment (PyTorch's `exp_avg_sq`). */
+  v: FloatArray;
+  /** Running maximum of `v`, with amsgrad (PyTorch's `max_exp_avg_sq`). */
+  vMax?: FloatArray;
+}
+
+/** The defaults of `Adam` (AdamW differs only in weightDecay). */
+export function adamDefaults(weightDecay: number): AdamOptions {
+  return { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay, amsgrad: false, maximize: false };
+}
+
+/** Validates Adam's and AdamW's options, naming the optimizer and the first bad one. */
+export function validateAdam(name: string, options: AdamOptions): void {
+  checkNonNegative(name, options, "lr");
+  checkNonNegative(name, options, "eps");
+  const betas = options.betas;
+  if (!Array.isArray(betas) || betas.length !== 2) {
+    throw new TypeError(`${name}: betas must be an array of two numbers, got ${String(betas)}`);
+  }
+  betas.forEach((beta, i) => {
+    if (typeof beta !== "number") {
+      throw new TypeError(`${name}: betas[${i}] must be a number, got ${String(beta)}`);
+    }
+    if (!(beta >= 0 && beta < 1)) {
+      throw new RangeError(`${name}: betas[${i}] must be in [0, 1), got ${beta}`);
+    }
+  });
+  checkNonNegative(name, options, "weightDecay");
+  checkBoolean(name, options, "amsgrad");
+  checkBoolean(name, options, "maximize");
+}
+
+/** Adam's state before its first update (vMax appears when amsgrad is on). */
+export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamParamState {
+  const state: AdamParamState = { step: 0, m: zeros(), v: zeros() };
+  if (amsgrad) state.vMax = zeros();
+  return state;
+}
+
+/**
+ * Adam, exactly as PyTorch 1.13's single-tensor loop (`_single_tensor_adam`). Each step,
+ * for every parameter θ with a gradient (γ = lr, λ = weightDecay):
+ *
+ * ```text
+ * t ← t + 1
+ * g ← ∇θ f(θ)            (negated when maximize)
+ * if λ ≠ 0: g ← g + λ θ
+ * m ← β1 m + (1 − β1) g
+ * v ← β2 v + (1 − β2) g²
+ * if amsgrad: vMax ← max(vMax, v); v̂ ← vMax  else v̂ ← v
+ * θ ← θ − γ / (1 − β1^t) · m / (√v̂ / √(1 − β2^t) + ε)
+ * ```
+ *
+ * The scalars (bias corrections, step size) are computed in double; the arithmetic runs
+ * in the element loop of `adamUpdate`.
+ *
+ * @example
+ * ```ts
+ * import { Adam, tensor } from "@adamant/core";
+ * const w = tensor([3, -2], { requiresGrad: true });
+ * const opt = new Adam([w], { lr: 0.1 });
+ * for (let i = 0; i < 200; i++) {
+ *   opt.zeroGrad();
+ *   w.square().sum().backward();
+ *   opt.step();
+ * }
+ * console.assert(w.abs().max().item() < 0.1);
+ * ```
+ */
+export class Adam extends Optimizer<AdamOptions, AdamParamState> {
+  /**
+   * Creates an Adam optimizer.
+   *
+   * @param params The tensors to optimize, or parameter groups with their own options.
+   * @param options `lr`, `betas`, `eps`, `weightDecay`, `amsgrad`, `maximize`.
+   */
+  constructor(
+    params: Iterable<Tensor> | Iterable<ParamGroupInput<AdamOptions>>,
+    options: Partial<AdamOptions> = {},
+  ) {
+    super(params, withDefaults("Adam", adamDefaults(0), options));
+  }
+
+  /** Throws for an invalid option, naming it and its value. */
+  protected override validate(options: AdamOptions): void {
+    validateAdam("Adam", options);
+  }
+
+  /** The parameter's state before its first update. */
+  protected override initState(param: Tensor, group: ParamGroup<AdamOptions>): AdamParamState {
+    return adamInitState(() => this.zerosFor(param), group.amsgrad);
+  }
+
+  /** Updates one parameter with the pure update function. */
+  protected override update(
+    param: FloatArray,
+    grad: FloatArray,
+    state: AdamParamState,
+    group: ParamGroup<AdamOptions>,
+    size: number,
+  ): void {
+    // amsgrad switched on after the first step: start its maximum from zero
+    if (group.amsgrad && state.vMax === undefined) state.vMax = zerosLikeArray(param, size);
+    state.step += 1;
+    adamUpdate(
+      param,
+      grad,
+      state,
+      {
+        lr: group.lr,
+        beta1: group.betas[0],
+        beta2: group.betas[1],
+        eps: group.eps,
+        weightDecay: group.weightDecay,
+        amsgrad: group.amsgrad,
+        maximize: group.maximize,
+        step: state.step,
+      },
+      0,
+      size,
+    );
+  }
+}
