@@ -14,9 +14,10 @@ import { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Sample, tensor } from "@adamant/core";
  * const s: Sample = { x: tensor([0.5, 0.25]), y: tensor(3, { dtype: "int32" }) };
- * console.assert(s.y.item() === 3);
+ * assert(s.y.item() === 3);
  * ```
  */
 export interface Sample {
@@ -33,13 +34,14 @@ export interface Sample {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Dataset, DataLoader, tensor } from "@adamant/core";
  * const squares: Dataset = {
  *   length: 4,
  *   get: (i) => ({ x: tensor([i]), y: tensor([i * i]) }),
  * };
  * const [first] = new DataLoader(squares, { batchSize: 4 });
- * console.assert(first.y.toArray().join() === "0,1,4,9");
+ * assert(first.y.toArray().join() === "0,1,4,9");
  * ```
  */
 export interface Dataset {
@@ -115,10 +117,11 @@ export function gatherRows(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TensorDataset, tensor } from "@adamant/core";
  * const ds = new TensorDataset(tensor([[1, 2], [3, 4], [5, 6]]), tensor([0, 1, 0], { dtype: "int32" }));
- * console.assert(ds.length === 3);
- * console.assert(ds.get(1).x.toArray().join() === "3,4" && ds.get(1).y.item() === 1);
+ * assert(ds.length === 3);
+ * assert(ds.get(1).x.toArray().join() === "3,4" && ds.get(1).y.item() === 1);
  * ```
  */
 export class TensorDataset implements Dataset {
@@ -167,9 +170,10 @@ export class TensorDataset implements Dataset {
    * @returns Row `index` of `x` and of `y`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TensorDataset, tensor } from "@adamant/core";
    * const ds = new TensorDataset(tensor([[1], [2]]), tensor([5, 6]));
-   * console.assert(ds.get(1).y.item() === 6);
+   * assert(ds.get(1).y.item() === 6);
    * ```
    */
   get(index: number): Sample {
@@ -191,10 +195,11 @@ export class TensorDataset implements Dataset {
    * @returns The stacked batch, owned by the caller.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { TensorDataset, tensor } from "@adamant/core";
    * const ds = new TensorDataset(tensor([[1], [2], [3]]), tensor([5, 6, 7]));
    * const { x, y } = ds.getBatch(new Int32Array([2, 0]));
-   * console.assert(x.toArray().join() === "3,1" && y.toArray().join() === "7,5");
+   * assert(x.toArray().join() === "3,1" && y.toArray().join() === "7,5");
    * ```
    */
   getBatch(indices: Int32Array, start = 0, end: number = indices.length): Sample {

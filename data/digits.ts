@@ -39,10 +39,11 @@ function digitsBytes(): Promise<Uint8Array> {
  * another), `y`: int32 `[1797]` (the digit, 0–9). New tensors on each call.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadDigits } from "@adamant/core";
  * const { x, y } = await loadDigits();
- * console.assert(x.shape.join() === "1797,64" && y.shape.join() === "1797");
- * console.assert(x.max().item() === 1 && y.toArray()[0] === 0);
+ * assert(x.shape.join() === "1797,64" && y.shape.join() === "1797");
+ * assert(x.max().item() === 1 && y.toArray()[0] === 0);
  * ```
  */
 export async function loadDigits(): Promise<Sample> {
@@ -69,9 +70,10 @@ export async function loadDigits(): Promise<Sample> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SplitOptions } from "@adamant/core";
  * const options: SplitOptions = { testFraction: 0.25, seed: 7 };
- * console.assert(options.seed === 7);
+ * assert(options.seed === 7);
  * ```
  */
 export interface SplitOptions {
@@ -92,9 +94,10 @@ export interface SplitOptions {
  * @returns New tensors for `train` and `test`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadDigits, splitTrainTest } from "@adamant/core";
  * const { train, test } = splitTrainTest(await loadDigits(), { testFraction: 0.2, seed: 0 });
- * console.assert(test.x.shape[0] === 359 && train.y.shape[0] === 1438);
+ * assert(test.x.shape[0] === 359 && train.y.shape[0] === 1438);
  * ```
  */
 export function splitTrainTest(

@@ -15,8 +15,9 @@ import { type IdxArray, readIdxFile } from "./idx.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_DIR } from "@adamant/core";
- * console.assert(FASHION_MNIST_DIR.endsWith("fashion-mnist"));
+ * assert(FASHION_MNIST_DIR.endsWith("fashion-mnist"));
  * ```
  */
 export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
@@ -26,8 +27,9 @@ export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FASHION_MNIST_CLASSES } from "@adamant/core";
- * console.assert(FASHION_MNIST_CLASSES[9] === "Ankle boot");
+ * assert(FASHION_MNIST_CLASSES[9] === "Ankle boot");
  * ```
  */
 export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
@@ -50,12 +52,13 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type FashionMnist, zeros } from "@adamant/core";
  * const empty: FashionMnist = {
  *   train: { x: zeros([0, 784]), y: zeros([0], { dtype: "int32" }) },
  *   test: { x: zeros([0, 784]), y: zeros([0], { dtype: "int32" }) },
  * };
- * console.assert(empty.train.x.shape[1] === 784);
+ * assert(empty.train.x.shape[1] === 784);
  * ```
  */
 export interface FashionMnist {
@@ -144,13 +147,14 @@ function toSample(images: IdxArray, labels: IdxArray, imageFile: string, labelFi
  * @returns The `train` and `test` splits; `x` float32 `[N, 784]` in [0, 1], `y` int32 `[N]`.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadFashionMnist } from "@adamant/core";
  * try {
  *   const { train, test } = await loadFashionMnist();
- *   console.assert(train.x.shape.join() === "60000,784" && test.y.size === 10000);
+ *   assert(train.x.shape.join() === "60000,784" && test.y.size === 10000);
  * } catch (e) {
  *   // not installed, or no read permission: the message says what to do
- *   console.assert((e as Error).message.startsWith("loadFashionMnist:"));
+ *   assert((e as Error).message.startsWith("loadFashionMnist:"));
  * }
  * ```
  */

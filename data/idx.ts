@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { IdxType } from "@adamant/core";
  * const t: IdxType = "ubyte";
- * console.assert(t === "ubyte");
+ * assert(t === "ubyte");
  * ```
  */
 export type IdxType = "ubyte" | "byte" | "short" | "int" | "float" | "double";
@@ -23,9 +24,10 @@ export type IdxType = "ubyte" | "byte" | "short" | "int" | "float" | "double";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readIdx } from "@adamant/core";
  * const idx = readIdx(new Uint8Array([0, 0, 0x08, 1, 0, 0, 0, 2, 7, 9]));
- * console.assert(idx.type === "ubyte" && idx.shape.join() === "2" && idx.data[1] === 9);
+ * assert(idx.type === "ubyte" && idx.shape.join() === "2" && idx.data[1] === 9);
  * ```
  */
 export interface IdxArray {
@@ -42,9 +44,10 @@ export interface IdxArray {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type ReadIdxOptions } from "@adamant/core";
  * const options: ReadIdxOptions = { name: "labels.idx" };
- * console.assert(options.name === "labels.idx");
+ * assert(options.name === "labels.idx");
  * ```
  */
 export interface ReadIdxOptions {
@@ -110,11 +113,12 @@ function hex(byte: number): string {
  * @returns The element type, shape and elements (a fresh array; `bytes` is not kept).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readIdx } from "@adamant/core";
  * // type 0x0B (short), 2 dimensions: 1 x 2, then the elements -2 and 258, big-endian
  * const bytes = new Uint8Array([0, 0, 0x0b, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0xff, 0xfe, 1, 2]);
  * const { type, shape, data } = readIdx(bytes);
- * console.assert(type === "short" && shape.join() === "1,2" && data.join() === "-2,258");
+ * assert(type === "short" && shape.join() === "1,2" && data.join() === "-2,258");
  * ```
  */
 export function readIdx(bytes: Uint8Array, options: ReadIdxOptions = {}): IdxArray {
@@ -190,10 +194,11 @@ export async function gunzip(bytes: Uint8Array): Promise<Uint8Array> {
  * @returns The element type, shape and elements.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readIdxFile } from "@adamant/core";
  * // usage: const { shape, data } = await readIdxFile("train-labels-idx1-ubyte.gz");
  * const error = await readIdxFile("no-such-file.idx.gz").catch((e: Error) => e);
- * console.assert(error instanceof Error && error.message.includes("no-such-file.idx.gz"));
+ * assert(error instanceof Error && error.message.includes("no-such-file.idx.gz"));
  * ```
  */
 export async function readIdxFile(path: string | URL): Promise<IdxArray> {

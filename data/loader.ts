@@ -14,9 +14,10 @@ import { type Dataset, describe, type Sample } from "./dataset.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type DataLoaderOptions, Generator } from "@adamant/core";
  * const options: DataLoaderOptions = { batchSize: 32, shuffle: true, generator: new Generator(1) };
- * console.assert(options.batchSize === 32);
+ * assert(options.batchSize === 32);
  * ```
  */
 export interface DataLoaderOptions {
@@ -37,9 +38,10 @@ export interface DataLoaderOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader, TensorDataset, arange } from "@adamant/core";
  * const loader = new DataLoader(new TensorDataset(arange(6), arange(6)), { batchSize: 4 });
- * for (using batch of loader) console.assert(batch.x.shape[0] <= 4);
+ * for (using batch of loader) assert(batch.x.shape[0] <= 4);
  * ```
  */
 export interface Batch extends Sample, Disposable {}
@@ -50,9 +52,10 @@ export interface Batch extends Sample, Disposable {}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader, TensorDataset, arange } from "@adamant/core";
  * const state = new DataLoader(new TensorDataset(arange(3), arange(3))).stateDict();
- * console.assert(state.epoch === 0 && state.batch === 0 && state.samples === 3);
+ * assert(state.epoch === 0 && state.batch === 0 && state.samples === 3);
  * ```
  */
 export interface DataLoaderState {
@@ -105,18 +108,19 @@ export function drawPermutation(order: Int32Array, generator: Generator): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader, Generator, TensorDataset, arange } from "@adamant/core";
  * const ds = new TensorDataset(arange(10).reshape([5, 2]), arange(0, 5, 1, { dtype: "int32" }));
  * const loader = new DataLoader(ds, { batchSize: 2, shuffle: true, generator: new Generator(0) });
- * console.assert(loader.length === 3);
+ * assert(loader.length === 3);
  * const seen: number[] = [];
  * for (const { x, y } of loader) {
- *   console.assert(x.shape[1] === 2 && x.shape[0] === y.shape[0]);
+ *   assert(x.shape[1] === 2 && x.shape[0] === y.shape[0]);
  *   seen.push(...y.toArray());
  *   x.dispose();
  *   y.dispose();
  * }
- * console.assert(seen.sort().join() === "0,1,2,3,4");
+ * assert(seen.sort().join() === "0,1,2,3,4");
  * ```
  */
 export class DataLoader implements Iterable<Batch> {
@@ -193,10 +197,11 @@ export class DataLoader implements Iterable<Batch> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, TensorDataset, arange } from "@adamant/core";
    * const ds = new TensorDataset(arange(10), arange(10));
-   * console.assert(new DataLoader(ds, { batchSize: 4 }).length === 3);
-   * console.assert(new DataLoader(ds, { batchSize: 4, dropLast: true }).length === 2);
+   * assert(new DataLoader(ds, { batchSize: 4 }).length === 3);
+   * assert(new DataLoader(ds, { batchSize: 4, dropLast: true }).length === 2);
    * ```
    */
   get length(): number {
@@ -209,10 +214,11 @@ export class DataLoader implements Iterable<Batch> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, TensorDataset, arange } from "@adamant/core";
    * const loader = new DataLoader(new TensorDataset(arange(2), arange(2)));
    * for (using _ of loader);
-   * console.assert(loader.epoch === 1);
+   * assert(loader.epoch === 1);
    * ```
    */
   get epoch(): number {
@@ -226,11 +232,12 @@ export class DataLoader implements Iterable<Batch> {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, Generator, TensorDataset, arange } from "@adamant/core";
    * const ds = new TensorDataset(arange(4), arange(4));
    * const loader = new DataLoader(ds, { batchSize: 4, shuffle: true, generator: new Generator(5) });
    * for (using batch of loader) {
-   *   console.assert(batch.x.toArray().join() === loader.permutation.join());
+   *   assert(batch.x.toArray().join() === loader.permutation.join());
    * }
    * ```
    */
@@ -259,10 +266,11 @@ export class DataLoader implements Iterable<Batch> {
    * @returns An iterator over the batches.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, TensorDataset, arange } from "@adamant/core";
    * const loader = new DataLoader(new TensorDataset(arange(5), arange(5)), { batchSize: 2 });
    * const sizes = [...loader].map((b) => b.x.shape[0]);
-   * console.assert(sizes.join() === "2,2,1");
+   * assert(sizes.join() === "2,2,1");
    * ```
    */
   *[Symbol.iterator](): IterableIterator<Batch> {
@@ -314,6 +322,7 @@ export class DataLoader implements Iterable<Batch> {
    * @returns A JSON-safe state for `loadStateDict`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, Generator, TensorDataset, arange } from "@adamant/core";
    * const ds = new TensorDataset(arange(6), arange(6));
    * const a = new DataLoader(ds, { batchSize: 2, shuffle: true, generator: new Generator(1) });
@@ -323,7 +332,7 @@ export class DataLoader implements Iterable<Batch> {
    * const rest = [...it].map((b) => b.x.toArray().join()).join(";");
    * const b = new DataLoader(ds, { batchSize: 2, shuffle: true, generator: new Generator(99) });
    * b.loadStateDict(saved);
-   * console.assert([...b].map((b) => b.x.toArray().join()).join(";") === rest);
+   * assert([...b].map((b) => b.x.toArray().join()).join(";") === rest);
    * ```
    */
   stateDict(): DataLoaderState {
@@ -348,11 +357,12 @@ export class DataLoader implements Iterable<Batch> {
    * `batchSize` and `shuffle`.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { DataLoader, TensorDataset, arange } from "@adamant/core";
    * const ds = new TensorDataset(arange(4), arange(4));
    * const loader = new DataLoader(ds, { batchSize: 2 });
    * loader.loadStateDict({ ...loader.stateDict(), epoch: 1, batch: 1 });
-   * console.assert([...loader].length === 1 && loader.epoch === 1);
+   * assert([...loader].length === 1 && loader.epoch === 1);
    * ```
    */
   loadStateDict(state: DataLoaderState): void {

@@ -2,6 +2,7 @@
  * Datasets, the DataLoader, the IDX / Fashion-MNIST reader and the embedded digits set.
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DataLoader, Generator, loadDigits, splitTrainTest, TensorDataset } from "@adamant/core";
  * const { train } = splitTrainTest(await loadDigits(), { testFraction: 0.2, seed: 0 });
  * const loader = new DataLoader(new TensorDataset(train.x, train.y), {
@@ -11,7 +12,7 @@
  * });
  * let seen = 0;
  * for (using batch of loader) seen += batch.y.size;
- * console.assert(seen === 1438 && loader.length === 23);
+ * assert(seen === 1438 && loader.length === 23);
  * ```
  * @module
  */

@@ -39,9 +39,10 @@ import {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CheckpointArray } from "@adamant/core";
  * const counts: CheckpointArray = new Uint32Array([1, 2]);
- * console.assert(counts.length === 2);
+ * assert(counts.length === 2);
  * ```
  */
 export type CheckpointArray =
@@ -63,9 +64,10 @@ export type CheckpointArray =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type CheckpointValue, zeros } from "@adamant/core";
  * const v: CheckpointValue = { weights: [zeros([2])], lr: 1e-3, name: "run1", done: false };
- * console.assert(typeof v === "object");
+ * assert(typeof v === "object");
  * ```
  */
 export type CheckpointValue =
@@ -83,9 +85,10 @@ export type CheckpointValue =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type CheckpointState, tensor } from "@adamant/core";
  * const state: CheckpointState = { model: { w: tensor([1]) }, epoch: 3 };
- * console.assert(state.epoch === 3);
+ * assert(state.epoch === 3);
  * ```
  */
 export type CheckpointState = { [key: string]: CheckpointValue };
@@ -389,10 +392,11 @@ function unflatten(op: string, parsed: Parsed, source?: string): CheckpointState
  * @returns The file's bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserializeCheckpoint, serializeCheckpoint, tensor } from "@adamant/core";
  * const bytes = serializeCheckpoint({ model: { w: tensor([1, 2]) }, step: 10 });
  * const state = deserializeCheckpoint(bytes);
- * console.assert(state.step === 10);
+ * assert(state.step === 10);
  * ```
  */
 export function serializeCheckpoint(state: object): Uint8Array<ArrayBuffer> {
@@ -410,9 +414,10 @@ export function serializeCheckpoint(state: object): Uint8Array<ArrayBuffer> {
  * @returns The state.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserializeCheckpoint, serializeCheckpoint } from "@adamant/core";
  * const state = deserializeCheckpoint(serializeCheckpoint({ seed: new Uint32Array([7]) }));
- * console.assert(state.seed instanceof Uint32Array);
+ * assert(state.seed instanceof Uint32Array);
  * ```
  */
 export function deserializeCheckpoint(

@@ -5,11 +5,12 @@
  * generator, epoch, step) and rebuild it as it was.
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * import { deserialize, serialize } from "@adamant/core/io";
  * const bytes = serialize({ "fc.weight": tensor([[1, 2], [3, 4]]).T });
  * const { tensors } = deserialize(bytes);
- * console.assert(tensors["fc.weight"].toArray().join() === "1,3,2,4");
+ * assert(tensors["fc.weight"].toArray().join() === "1,3,2,4");
  * ```
  * @module
  */

@@ -55,9 +55,10 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserialize, serialize, type SafetensorsFile, tensor } from "@adamant/core";
  * const file: SafetensorsFile = deserialize(serialize({ x: tensor([1, 2]) }, { step: "7" }));
- * console.assert(file.tensors.x.size === 2 && file.metadata.step === "7");
+ * assert(file.tensors.x.size === 2 && file.metadata.step === "7");
  * ```
  */
 export interface SafetensorsFile {
@@ -72,11 +73,12 @@ export interface SafetensorsFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserialize } from "@adamant/core";
  * try {
  *   deserialize(new Uint8Array(3), { source: "weights.safetensors" });
  * } catch (e) {
- *   console.assert((e as Error).message.includes("weights.safetensors"));
+ *   assert((e as Error).message.includes("weights.safetensors"));
  * }
  * ```
  */
@@ -295,10 +297,11 @@ export function tensorChunks(op: string, tensors: unknown): Chunk[] {
  * @returns The file's bytes.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserialize, serialize, tensor } from "@adamant/core";
  * const bytes = serialize({ w: tensor([[1, 2], [3, 4]]) }, { note: "demo" });
  * const { tensors, metadata } = deserialize(bytes);
- * console.assert(tensors.w.toArray().join() === "1,2,3,4" && metadata.note === "demo");
+ * assert(tensors.w.toArray().join() === "1,2,3,4" && metadata.note === "demo");
  * ```
  */
 export function serialize(
@@ -576,9 +579,10 @@ export function decodeEntry(op: string, e: Entry, bytes: Uint8Array, source?: st
  * @returns The tensors (fresh copies, in header order) and the metadata.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deserialize, serialize, tensor } from "@adamant/core";
  * const bytes = serialize({ step: tensor(new Int32Array([41])) });
- * console.assert(deserialize(bytes).tensors.step.item() === 41);
+ * assert(deserialize(bytes).tensors.step.item() === 41);
  * ```
  */
 export function deserialize(bytes: Uint8Array, options: DeserializeOptions = {}): SafetensorsFile {

@@ -19,10 +19,11 @@ import { adagradUpdate, type FloatArray } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adagrad, type AdagradOptions, zeros } from "@adamant/core";
  * const options: Partial<AdagradOptions> = { initialAccumulatorValue: 0.1 };
  * const opt = new Adagrad([zeros([2], { requiresGrad: true })], options);
- * console.assert(opt.paramGroups[0].eps === 1e-10);
+ * assert(opt.paramGroups[0].eps === 1e-10);
  * ```
  */
 export interface AdagradOptions {
@@ -45,12 +46,13 @@ export interface AdagradOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adagrad, tensor } from "@adamant/core";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new Adagrad([w]);
  * w.mul(2).sum().backward();
  * opt.step();
- * console.assert(opt.state.get(w)!.sum[0] === 4);
+ * assert(opt.state.get(w)!.sum[0] === 4);
  * ```
  */
 export interface AdagradParamState {
@@ -66,12 +68,13 @@ export interface AdagradParamState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adagrad, tensor } from "@adamant/core";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new Adagrad([w], { lr: 0.5 });
  * w.mul(3).sum().backward();
  * opt.step();
- * console.assert(Math.abs(w.item() - 0.5) < 1e-6); // g / √(g²) = 1
+ * assert(Math.abs(w.item() - 0.5) < 1e-6); // g / √(g²) = 1
  * ```
  */
 export class Adagrad extends Optimizer<AdagradOptions, AdagradParamState> {

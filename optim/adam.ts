@@ -21,10 +21,11 @@ import { adamUpdate, type FloatArray } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, type AdamOptions, zeros } from "@adamant/core";
  * const options: Partial<AdamOptions> = { lr: 3e-4, betas: [0.9, 0.95] };
  * const opt = new Adam([zeros([2], { requiresGrad: true })], options);
- * console.assert(opt.paramGroups[0].betas[1] === 0.95);
+ * assert(opt.paramGroups[0].betas[1] === 0.95);
  * ```
  */
 export interface AdamOptions {
@@ -48,13 +49,14 @@ export interface AdamOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, tensor } from "@adamant/core";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new Adam([w]);
  * w.sum().backward();
  * opt.step();
  * const s = opt.state.get(w)!;
- * console.assert(s.step === 1 && Math.abs(s.m[0] - 0.1) < 1e-7);
+ * assert(s.step === 1 && Math.abs(s.m[0] - 0.1) < 1e-7);
  * ```
  */
 export interface AdamParamState {
@@ -120,6 +122,7 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, tensor } from "@adamant/core";
  * const w = tensor([3, -2], { requiresGrad: true });
  * const opt = new Adam([w], { lr: 0.1 });
@@ -128,7 +131,7 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
  *   w.square().sum().backward();
  *   opt.step();
  * }
- * console.assert(w.abs().max().item() < 0.1);
+ * assert(w.abs().max().item() < 0.1);
  * ```
  */
 export class Adam extends Optimizer<AdamOptions, AdamParamState> {

@@ -27,12 +27,13 @@ import { adamwUpdate, type FloatArray } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AdamW, tensor } from "@adamant/core";
  * const w = tensor([1, 1], { requiresGrad: true });
  * const opt = new AdamW([w], { lr: 0.1, weightDecay: 0.5 });
  * w.mul(0).sum().backward(); // a zero gradient: only the decay acts
  * opt.step();
- * console.assert(Math.abs(w.toArray()[0] - 0.95) < 1e-7);
+ * assert(Math.abs(w.toArray()[0] - 0.95) < 1e-7);
  * ```
  */
 export class AdamW extends Optimizer<AdamOptions, AdamParamState> {

@@ -10,9 +10,10 @@ import { Tensor } from "../tensor/tensor.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ClipGradNormOptions } from "@adamant/core";
  * const options: ClipGradNormOptions = { normType: Infinity };
- * console.assert(options.normType === Infinity);
+ * assert(options.normType === Infinity);
  * ```
  */
 export interface ClipGradNormOptions {
@@ -69,12 +70,13 @@ function scaleInPlace(t: Tensor, factor: number): void {
  * @returns The total norm before clipping.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipGradNorm, tensor } from "@adamant/core";
  * const w = tensor([0, 0], { requiresGrad: true });
  * w.mul(tensor([3, 4])).sum().backward(); // grad [3, 4], norm 5
  * const norm = clipGradNorm([w], 1);
- * console.assert(norm === 5);
- * console.assert(Math.abs(w.grad!.toArray()[1] - 0.8) < 1e-6);
+ * assert(norm === 5);
+ * assert(Math.abs(w.grad!.toArray()[1] - 0.8) < 1e-6);
  * ```
  */
 export function clipGradNorm(
@@ -128,11 +130,12 @@ export function clipGradNorm(
  * @param clipValue The largest magnitude allowed (>= 0).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { clipGradValue, tensor } from "@adamant/core";
  * const w = tensor([0, 0, 0], { requiresGrad: true });
  * w.mul(tensor([-3, 0.5, 4])).sum().backward();
  * clipGradValue([w], 1);
- * console.assert(w.grad!.toArray().join() === "-1,0.5,1");
+ * assert(w.grad!.toArray().join() === "-1,0.5,1");
  * ```
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {

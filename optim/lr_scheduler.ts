@@ -13,10 +13,11 @@ import { type BaseOptions, Optimizer, type ParamGroup } from "./optimizer.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExponentialLR, SGD, type SchedulerStateDict, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const sd: SchedulerStateDict = new ExponentialLR(opt, { gamma: 0.5 }).stateDict();
- * console.assert(sd.lastEpoch === 0);
+ * assert(sd.lastEpoch === 0);
  * ```
  */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -26,9 +27,10 @@ export type SchedulerStateDict = Record<string, unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SchedulerOptions } from "@adamant/core";
  * const options: SchedulerOptions = { lastEpoch: -1 };
- * console.assert(options.lastEpoch === -1);
+ * assert(options.lastEpoch === -1);
  * ```
  */
 export interface SchedulerOptions {
@@ -99,6 +101,7 @@ function copyState(target: object, state: SchedulerStateDict, skip: readonly str
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LRScheduler, SGD, zeros } from "@adamant/core";
  * class Halving extends LRScheduler {
  *   constructor(opt: SGD) {
@@ -112,7 +115,7 @@ function copyState(target: object, state: SchedulerStateDict, skip: readonly str
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new Halving(opt);
  * s.step();
- * console.assert(s.getLastLr()[0] === 0.5);
+ * assert(s.getLastLr()[0] === 0.5);
  * ```
  */
 export abstract class LRScheduler {
@@ -181,12 +184,13 @@ export abstract class LRScheduler {
    * @param epoch Optional: the epoch to jump to.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SGD, StepLR, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
    * s.step();
    * s.step();
-   * console.assert(opt.paramGroups[0].lr === 0.5);
+   * assert(opt.paramGroups[0].lr === 0.5);
    * ```
    */
   step(epoch?: number): void {
@@ -209,11 +213,12 @@ export abstract class LRScheduler {
    * @returns A copy of the rates.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ExponentialLR, SGD, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new ExponentialLR(opt, { gamma: 0.5 });
    * s.step();
-   * console.assert(s.getLastLr()[0] === 0.5);
+   * assert(s.getLastLr()[0] === 0.5);
    * ```
    */
   getLastLr(): number[] {
@@ -226,11 +231,12 @@ export abstract class LRScheduler {
    * @returns Plain data that `loadStateDict` takes back.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SGD, StepLR, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new StepLR(opt, { stepSize: 3 });
    * s.step();
-   * console.assert(s.stateDict().lastEpoch === 1);
+   * assert(s.stateDict().lastEpoch === 1);
    * ```
    */
   stateDict(): SchedulerStateDict {
@@ -248,13 +254,14 @@ export abstract class LRScheduler {
    * @param stateDict The saved state.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SGD, StepLR, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new StepLR(opt, { stepSize: 3 });
    * s.step();
    * const t = new StepLR(opt, { stepSize: 3 });
    * t.loadStateDict(s.stateDict());
-   * console.assert(t.lastEpoch === 1);
+   * assert(t.lastEpoch === 1);
    * ```
    */
   loadStateDict(stateDict: SchedulerStateDict): void {
@@ -267,9 +274,10 @@ export abstract class LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepLROptions } from "@adamant/core";
  * const options: StepLROptions = { stepSize: 30, gamma: 0.1 };
- * console.assert(options.stepSize === 30);
+ * assert(options.stepSize === 30);
  * ```
  */
 export interface StepLROptions extends SchedulerOptions {
@@ -284,6 +292,7 @@ export interface StepLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, StepLR, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
@@ -292,7 +301,7 @@ export interface StepLROptions extends SchedulerOptions {
  *   lrs.push(s.getLastLr()[0]);
  *   s.step();
  * }
- * console.assert(lrs.join() === "1,1,0.5,0.5,0.25");
+ * assert(lrs.join() === "1,1,0.5,0.5,0.25");
  * ```
  */
 export class StepLR extends LRScheduler {
@@ -334,9 +343,10 @@ export class StepLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { MultiStepLROptions } from "@adamant/core";
  * const options: MultiStepLROptions = { milestones: [30, 80] };
- * console.assert(options.milestones.length === 2);
+ * assert(options.milestones.length === 2);
  * ```
  */
 export interface MultiStepLROptions extends SchedulerOptions {
@@ -351,6 +361,7 @@ export interface MultiStepLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MultiStepLR, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new MultiStepLR(opt, { milestones: [1, 3], gamma: 0.5 });
@@ -359,7 +370,7 @@ export interface MultiStepLROptions extends SchedulerOptions {
  *   lrs.push(s.getLastLr()[0]);
  *   s.step();
  * }
- * console.assert(lrs.join() === "1,0.5,0.5,0.25");
+ * assert(lrs.join() === "1,0.5,0.5,0.25");
  * ```
  */
 export class MultiStepLR extends LRScheduler {
@@ -405,9 +416,10 @@ export class MultiStepLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ExponentialLROptions } from "@adamant/core";
  * const options: ExponentialLROptions = { gamma: 0.95 };
- * console.assert(options.gamma === 0.95);
+ * assert(options.gamma === 0.95);
  * ```
  */
 export interface ExponentialLROptions extends SchedulerOptions {
@@ -420,12 +432,13 @@ export interface ExponentialLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExponentialLR, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new ExponentialLR(opt, { gamma: 0.5 });
  * s.step();
  * s.step();
- * console.assert(s.getLastLr()[0] === 0.25);
+ * assert(s.getLastLr()[0] === 0.25);
  * ```
  */
 export class ExponentialLR extends LRScheduler {
@@ -462,9 +475,10 @@ export class ExponentialLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CosineAnnealingLROptions } from "@adamant/core";
  * const options: CosineAnnealingLROptions = { tMax: 100, etaMin: 1e-5 };
- * console.assert(options.tMax === 100);
+ * assert(options.tMax === 100);
  * ```
  */
 export interface CosineAnnealingLROptions extends SchedulerOptions {
@@ -481,13 +495,14 @@ export interface CosineAnnealingLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CosineAnnealingLR, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new CosineAnnealingLR(opt, { tMax: 2 });
  * s.step();
- * console.assert(Math.abs(s.getLastLr()[0] - 0.5) < 1e-12);
+ * assert(Math.abs(s.getLastLr()[0] - 0.5) < 1e-12);
  * s.step();
- * console.assert(Math.abs(s.getLastLr()[0]) < 1e-12);
+ * assert(Math.abs(s.getLastLr()[0]) < 1e-12);
  * ```
  */
 export class CosineAnnealingLR extends LRScheduler {
@@ -546,9 +561,10 @@ export class CosineAnnealingLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LinearLROptions } from "@adamant/core";
  * const options: LinearLROptions = { startFactor: 0.1, totalIters: 10 };
- * console.assert(options.totalIters === 10);
+ * assert(options.totalIters === 10);
  * ```
  */
 export interface LinearLROptions extends SchedulerOptions {
@@ -566,6 +582,7 @@ export interface LinearLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LinearLR, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new LinearLR(opt, { startFactor: 0.25, totalIters: 3 });
@@ -574,7 +591,7 @@ export interface LinearLROptions extends SchedulerOptions {
  *   lrs.push(s.getLastLr()[0]);
  *   s.step();
  * }
- * console.assert(lrs.join() === "0.25,0.5,0.75,1,1");
+ * assert(lrs.join() === "0.25,0.5,0.75,1,1");
  * ```
  */
 export class LinearLR extends LRScheduler {
@@ -625,13 +642,14 @@ export class LinearLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExponentialLR, LinearLR, SGD, type SequentialLROptions, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const options: SequentialLROptions = {
  *   schedulers: [new LinearLR(opt), new ExponentialLR(opt, { gamma: 0.9 })],
  *   milestones: [5],
  * };
- * console.assert(options.schedulers.length === 2);
+ * assert(options.schedulers.length === 2);
  * ```
  */
 export interface SequentialLROptions extends SchedulerOptions {
@@ -647,6 +665,7 @@ export interface SequentialLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ExponentialLR, LinearLR, SequentialLR, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const warmUp = new LinearLR(opt, { startFactor: 0.5, totalIters: 2 });
@@ -657,7 +676,7 @@ export interface SequentialLROptions extends SchedulerOptions {
  *   lrs.push(s.getLastLr()[0]);
  *   s.step();
  * }
- * console.assert(lrs.join() === "0.5,0.75,1,0.5,0.25");
+ * assert(lrs.join() === "0.5,0.75,1,0.5,0.25");
  * ```
  */
 export class SequentialLR extends LRScheduler {
@@ -752,9 +771,10 @@ export class SequentialLR extends LRScheduler {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { OneCycleLROptions } from "@adamant/core";
  * const options: OneCycleLROptions = { maxLr: 0.1, epochs: 10, stepsPerEpoch: 100 };
- * console.assert(options.maxLr === 0.1);
+ * assert(options.maxLr === 0.1);
  * ```
  */
 export interface OneCycleLROptions extends SchedulerOptions {
@@ -790,10 +810,11 @@ export interface OneCycleLROptions extends SchedulerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, OneCycleLR, zeros } from "@adamant/core";
  * const opt = new Adam([zeros([1], { requiresGrad: true })]);
  * const s = new OneCycleLR(opt, { maxLr: 1, totalSteps: 10 });
- * console.assert(s.phases[1].endLr === "minLr" && s.phases[1].endStep === 9);
+ * assert(s.phases[1].endLr === "minLr" && s.phases[1].endStep === 9);
  * ```
  */
 export interface OneCycleLRPhase {
@@ -819,14 +840,15 @@ type MomentumGroup = ParamGroup & { momentum?: number; betas?: [number, number] 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, OneCycleLR, zeros } from "@adamant/core";
  * const opt = new Adam([zeros([1], { requiresGrad: true })]);
  * const s = new OneCycleLR(opt, { maxLr: 1, totalSteps: 10 });
- * console.assert(Math.abs(s.getLastLr()[0] - 1 / 25) < 1e-12); // maxLr / divFactor
- * console.assert(opt.paramGroups[0].betas[0] === 0.95);
+ * assert(Math.abs(s.getLastLr()[0] - 1 / 25) < 1e-12); // maxLr / divFactor
+ * assert(opt.paramGroups[0].betas[0] === 0.95);
  * for (let i = 0; i < 2; i++) s.step(); // the peak is at step 0.3 * 10 - 1 = 2
- * console.assert(Math.abs(s.getLastLr()[0] - 1) < 1e-12);
- * console.assert(Math.abs(opt.paramGroups[0].betas[0] - 0.85) < 1e-12);
+ * assert(Math.abs(s.getLastLr()[0] - 1) < 1e-12);
+ * assert(Math.abs(opt.paramGroups[0].betas[0] - 0.85) < 1e-12);
  * ```
  */
 export class OneCycleLR extends LRScheduler {
@@ -982,9 +1004,10 @@ function phase(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ReduceLROnPlateauOptions } from "@adamant/core";
  * const options: ReduceLROnPlateauOptions = { mode: "max", patience: 2 };
- * console.assert(options.mode === "max");
+ * assert(options.mode === "max");
  * ```
  */
 export interface ReduceLROnPlateauOptions {
@@ -1012,11 +1035,12 @@ export interface ReduceLROnPlateauOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ReduceLROnPlateau, SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
  * const s = new ReduceLROnPlateau(opt, { patience: 1, factor: 0.5 });
  * for (const loss of [3, 2, 2, 2]) s.step(loss);
- * console.assert(s.getLastLr()[0] === 0.5); // the second epoch without progress reduced it
+ * assert(s.getLastLr()[0] === 0.5); // the second epoch without progress reduced it
  * ```
  */
 export class ReduceLROnPlateau {
@@ -1099,12 +1123,13 @@ export class ReduceLROnPlateau {
    * @param metric The monitored value (a number or a one-element tensor).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReduceLROnPlateau, SGD, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new ReduceLROnPlateau(opt, { mode: "max", patience: 0 });
    * s.step(0.5);
    * s.step(0.4);
-   * console.assert(opt.paramGroups[0].lr === 0.1);
+   * assert(opt.paramGroups[0].lr === 0.1);
    * ```
    */
   step(metric: number | Tensor): void {
@@ -1164,13 +1189,14 @@ export class ReduceLROnPlateau {
    * @param stateDict The saved state.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { ReduceLROnPlateau, SGD, zeros } from "@adamant/core";
    * const opt = new SGD([zeros([1], { requiresGrad: true })], { lr: 1 });
    * const s = new ReduceLROnPlateau(opt);
    * s.step(1);
    * const t = new ReduceLROnPlateau(opt);
    * t.loadStateDict(JSON.parse(JSON.stringify(s.stateDict())));
-   * console.assert(t.best === 1 && t.lastEpoch === 1);
+   * assert(t.best === 1 && t.lastEpoch === 1);
    * ```
    */
   loadStateDict(stateDict: SchedulerStateDict): void {

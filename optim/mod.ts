@@ -5,6 +5,7 @@
  * range so that a worker can update its own shard with the very same formula.
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, clipGradNorm, CosineAnnealingLR, tensor } from "@adamant/core";
  * const w = tensor([3, -2], { requiresGrad: true });
  * const opt = new Adam([w], { lr: 0.1 });
@@ -16,7 +17,7 @@
  *   opt.step();
  *   schedule.step();
  * }
- * console.assert(w.abs().max().item() < 0.5);
+ * assert(w.abs().max().item() < 0.5);
  * ```
  * @module
  */

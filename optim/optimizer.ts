@@ -17,9 +17,10 @@ import type { FloatArray } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { BaseOptions } from "@adamant/core";
  * const options: BaseOptions = { lr: 0.1 };
- * console.assert(options.lr === 0.1);
+ * assert(options.lr === 0.1);
  * ```
  */
 export interface BaseOptions {
@@ -33,10 +34,11 @@ export interface BaseOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Adam, StepLR, zeros } from "@adamant/core";
  * const opt = new Adam([zeros([1], { requiresGrad: true })], { lr: 0.5 });
  * new StepLR(opt, { stepSize: 2 });
- * console.assert(opt.paramGroups[0].initialLr === 0.5);
+ * assert(opt.paramGroups[0].initialLr === 0.5);
  * ```
  */
 export interface SchedulerFields {
@@ -57,10 +59,11 @@ export interface SchedulerFields {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, zeros } from "@adamant/core";
  * const opt = new SGD([zeros([2], { requiresGrad: true })], { lr: 0.1 });
  * const group = opt.paramGroups[0];
- * console.assert(group.params.length === 1 && group.momentum === 0);
+ * assert(group.params.length === 1 && group.momentum === 0);
  * ```
  */
 export type ParamGroup<O extends BaseOptions = BaseOptions> = O & SchedulerFields & {
@@ -74,10 +77,11 @@ export type ParamGroup<O extends BaseOptions = BaseOptions> = O & SchedulerField
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, zeros } from "@adamant/core";
  * const a = zeros([2], { requiresGrad: true }), b = zeros([2], { requiresGrad: true });
  * const opt = new SGD([{ params: [a] }, { params: [b], lr: 0.01 }], { lr: 0.1 });
- * console.assert(opt.paramGroups[1].lr === 0.01 && opt.paramGroups[0].lr === 0.1);
+ * assert(opt.paramGroups[1].lr === 0.01 && opt.paramGroups[0].lr === 0.1);
  * ```
  */
 export type ParamGroupInput<O extends BaseOptions = BaseOptions> =
@@ -95,9 +99,10 @@ export type ParamGroupInput<O extends BaseOptions = BaseOptions> =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StateValue } from "@adamant/core";
  * const values: StateValue[] = [3, new Float32Array(2), [0.5, 1], null];
- * console.assert(values.length === 4);
+ * assert(values.length === 4);
  * ```
  */
 export type StateValue = number | boolean | null | FloatArray | number[];
@@ -110,14 +115,15 @@ export type StateValue = number | boolean | null | FloatArray | number[];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, tensor } from "@adamant/core";
  * const w = tensor([1, 2], { requiresGrad: true });
  * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
  * w.sum().backward();
  * opt.step();
  * const sd = opt.stateDict();
- * console.assert(sd.paramGroups[0].params[0] === 0);
- * console.assert(Array.from(sd.state[0].momentumBuffer as Float32Array).join() === "1,1");
+ * assert(sd.paramGroups[0].params[0] === 0);
+ * assert(Array.from(sd.state[0].momentumBuffer as Float32Array).join() === "1,1");
  * ```
  */
 export interface OptimizerStateDict {
@@ -166,12 +172,13 @@ function describe(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, tensor } from "@adamant/core";
  * const w = tensor([1, -1], { requiresGrad: true });
  * const opt = new SGD([w], { lr: 0.5 });
  * w.square().sum().backward(); // grad = 2w
  * opt.step();
- * console.assert(w.toArray().join() === "0,0");
+ * assert(w.toArray().join() === "0,0");
  * ```
  */
 export abstract class Optimizer<
@@ -225,10 +232,11 @@ export abstract class Optimizer<
    * @param group The tensors and any options that differ from the defaults.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Adam, zeros } from "@adamant/core";
    * const opt = new Adam([zeros([2], { requiresGrad: true })]);
    * opt.addParamGroup({ params: [zeros([3], { requiresGrad: true })], lr: 1e-4 });
-   * console.assert(opt.paramGroups.length === 2 && opt.paramGroups[1].lr === 1e-4);
+   * assert(opt.paramGroups.length === 2 && opt.paramGroups[1].lr === 1e-4);
    * ```
    */
   addParamGroup(group: ParamGroupInput<O>): void {
@@ -286,14 +294,15 @@ export abstract class Optimizer<
    * @param options `setToNone`: drop the gradients instead of zeroing them (default false).
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { SGD, ones } from "@adamant/core";
    * const w = ones([2], { requiresGrad: true });
    * const opt = new SGD([w], { lr: 0.1 });
    * w.sum().backward();
    * opt.zeroGrad();
-   * console.assert(w.grad!.toArray().join() === "0,0");
+   * assert(w.grad!.toArray().join() === "0,0");
    * opt.zeroGrad({ setToNone: true });
-   * console.assert(w.grad === null);
+   * assert(w.grad === null);
    * ```
    */
   zeroGrad(options: { setToNone?: boolean } = {}): void {
@@ -319,6 +328,7 @@ export abstract class Optimizer<
    * @returns What `closure` returned, or undefined.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Adam, tensor } from "@adamant/core";
    * const w = tensor([1, 2], { requiresGrad: true });
    * const opt = new Adam([w], { lr: 0.1 });
@@ -327,7 +337,7 @@ export abstract class Optimizer<
    *   l.backward();
    *   return l.item();
    * });
-   * console.assert(loss === 5 && Math.abs(w.toArray()[0] - 0.9) < 1e-6);
+   * assert(loss === 5 && Math.abs(w.toArray()[0] - 0.9) < 1e-6);
    * ```
    */
   step<T>(closure?: () => T): T | undefined {
@@ -383,13 +393,14 @@ export abstract class Optimizer<
    * @returns The state dict.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Adam, tensor } from "@adamant/core";
    * const w = tensor([1, 2], { requiresGrad: true });
    * const opt = new Adam([w], { lr: 0.1 });
    * w.sum().backward();
    * opt.step();
    * const sd = opt.stateDict();
-   * console.assert(sd.state[0].step === 1 && sd.paramGroups[0].lr === 0.1);
+   * assert(sd.state[0].step === 1 && sd.paramGroups[0].lr === 0.1);
    * ```
    */
   stateDict(): OptimizerStateDict {
@@ -423,6 +434,7 @@ export abstract class Optimizer<
    * @param stateDict The state to load.
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Adam, tensor } from "@adamant/core";
    * const w = tensor([1, 2], { requiresGrad: true });
    * const opt = new Adam([w], { lr: 0.1 });
@@ -430,7 +442,7 @@ export abstract class Optimizer<
    * opt.step();
    * const twin = new Adam([tensor([1, 2], { requiresGrad: true })]);
    * twin.loadStateDict(opt.stateDict());
-   * console.assert(twin.paramGroups[0].lr === 0.1);
+   * assert(twin.paramGroups[0].lr === 0.1);
    * ```
    */
   loadStateDict(stateDict: OptimizerStateDict): void {

@@ -20,10 +20,11 @@ import { type FloatArray, rmspropUpdate } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RMSprop, type RMSpropOptions, zeros } from "@adamant/core";
  * const options: Partial<RMSpropOptions> = { centered: true };
  * const opt = new RMSprop([zeros([2], { requiresGrad: true })], options);
- * console.assert(opt.paramGroups[0].lr === 0.01);
+ * assert(opt.paramGroups[0].lr === 0.01);
  * ```
  */
 export interface RMSpropOptions {
@@ -48,13 +49,14 @@ export interface RMSpropOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RMSprop, tensor } from "@adamant/core";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new RMSprop([w], { momentum: 0.9 });
  * w.sum().backward();
  * opt.step();
  * const s = opt.state.get(w)!;
- * console.assert(s.step === 1 && s.momentumBuffer !== undefined && s.gradAvg === undefined);
+ * assert(s.step === 1 && s.momentumBuffer !== undefined && s.gradAvg === undefined);
  * ```
  */
 export interface RMSpropParamState {
@@ -76,6 +78,7 @@ export interface RMSpropParamState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RMSprop, tensor } from "@adamant/core";
  * const w = tensor([3, -2], { requiresGrad: true });
  * const opt = new RMSprop([w], { lr: 0.05 });
@@ -84,7 +87,7 @@ export interface RMSpropParamState {
  *   w.square().sum().backward();
  *   opt.step();
  * }
- * console.assert(w.abs().max().item() < 0.1);
+ * assert(w.abs().max().item() < 0.1);
  * ```
  */
 export class RMSprop extends Optimizer<RMSpropOptions, RMSpropParamState> {

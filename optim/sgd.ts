@@ -20,10 +20,11 @@ import { type FloatArray, sgdUpdate } from "./update.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, type SGDOptions, zeros } from "@adamant/core";
  * const options: Partial<SGDOptions> & { lr: number } = { lr: 0.1, momentum: 0.9, nesterov: true };
  * const opt = new SGD([zeros([2], { requiresGrad: true })], options);
- * console.assert(opt.paramGroups[0].nesterov);
+ * assert(opt.paramGroups[0].nesterov);
  * ```
  */
 export interface SGDOptions {
@@ -46,12 +47,13 @@ export interface SGDOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, tensor } from "@adamant/core";
  * const w = tensor([1], { requiresGrad: true });
  * const opt = new SGD([w], { lr: 0.1, momentum: 0.9 });
  * w.mul(3).sum().backward();
  * opt.step();
- * console.assert(opt.state.get(w)!.momentumBuffer![0] === 3); // the first gradient
+ * assert(opt.state.get(w)!.momentumBuffer![0] === 3); // the first gradient
  * ```
  */
 export interface SGDParamState {
@@ -66,12 +68,13 @@ export interface SGDParamState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SGD, tensor } from "@adamant/core";
  * const w = tensor([2], { requiresGrad: true });
  * const opt = new SGD([w], { lr: 0.25 });
  * w.square().sum().backward(); // grad 4
  * opt.step();
- * console.assert(w.item() === 1);
+ * assert(w.item() === 1);
  * ```
  */
 export class SGD extends Optimizer<SGDOptions, SGDParamState> {

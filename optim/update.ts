@@ -20,9 +20,10 @@ export type FloatArray = Float32Array | Float64Array;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AdamState } from "@adamant/core";
  * const state: AdamState = { m: new Float32Array(3), v: new Float32Array(3) };
- * console.assert(state.vMax === undefined);
+ * assert(state.vMax === undefined);
  * ```
  */
 export interface AdamState {
@@ -39,12 +40,13 @@ export interface AdamState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AdamHyper } from "@adamant/core";
  * const hyper: AdamHyper = {
  *   lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0,
  *   amsgrad: false, maximize: false, step: 1,
  * };
- * console.assert(hyper.step === 1);
+ * assert(hyper.step === 1);
  * ```
  */
 export interface AdamHyper {
@@ -84,6 +86,7 @@ function needVMax(name: string, state: AdamState): FloatArray {
  * @param to One past the last element.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamUpdate } from "@adamant/core";
  * const p = new Float32Array([1, 2]), g = new Float32Array([0.5, -0.5]);
  * const state = { m: new Float32Array(2), v: new Float32Array(2) };
@@ -93,7 +96,7 @@ function needVMax(name: string, state: AdamState): FloatArray {
  * };
  * adamUpdate(p, g, state, hyper, 0, 2);
  * // the first step moves each element by lr against the sign of its gradient
- * console.assert(Math.abs(p[0] - 0.9) < 1e-6 && Math.abs(p[1] - 2.1) < 1e-6);
+ * assert(Math.abs(p[0] - 0.9) < 1e-6 && Math.abs(p[1] - 2.1) < 1e-6);
  * ```
  */
 export function adamUpdate(
@@ -148,6 +151,7 @@ export function adamUpdate(
  * @param to One past the last element.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adamwUpdate } from "@adamant/core";
  * const p = new Float64Array([1]), g = new Float64Array([0]);
  * const state = { m: new Float64Array(1), v: new Float64Array(1) };
@@ -156,7 +160,7 @@ export function adamUpdate(
  *   amsgrad: false, maximize: false, step: 1,
  * };
  * adamwUpdate(p, g, state, hyper, 0, 1);
- * console.assert(p[0] === 1 - 0.1 * 0.5); // a zero gradient leaves only the decay
+ * assert(p[0] === 1 - 0.1 * 0.5); // a zero gradient leaves only the decay
  * ```
  */
 export function adamwUpdate(
@@ -203,9 +207,10 @@ export function adamwUpdate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SGDState } from "@adamant/core";
  * const state: SGDState = { momentumBuffer: null }; // plain SGD keeps no buffer
- * console.assert(state.momentumBuffer === null);
+ * assert(state.momentumBuffer === null);
  * ```
  */
 export interface SGDState {
@@ -218,12 +223,13 @@ export interface SGDState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { SGDHyper } from "@adamant/core";
  * const hyper: SGDHyper = {
  *   lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0,
  *   maximize: false, initMomentum: true,
  * };
- * console.assert(hyper.initMomentum);
+ * assert(hyper.initMomentum);
  * ```
  */
 export interface SGDHyper {
@@ -257,6 +263,7 @@ export interface SGDHyper {
  * @param to One past the last element.
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sgdUpdate } from "@adamant/core";
  * const p = new Float32Array([1, 2]), g = new Float32Array([1, -1]);
  * const hyper = {
@@ -264,7 +271,7 @@ export interface SGDHyper {
  *   maximize: false, initMomentum: false,
  * };
  * sgdUpdate(p, g, { momentumBuffer: null }, hyper, 0, 2);
- * console.assert(p[0] === 0.5 && p[1] === 2.5);
+ * assert(p[0] === 0.5 && p[1] === 2.5);
  * ```
  */
 export function sgdUpdate(
@@ -307,9 +314,10 @@ export function sgdUpdate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RMSpropState } from "@adamant/core";
  * const state: RMSpropState = { squareAvg: new Float32Array(4) };
- * console.assert(state.squareAvg.length === 4);
+ * assert(state.squareAvg.length === 4);
  * ```
  */
 export interface RMSpropState {
@@ -326,12 +334,13 @@ export interface RMSpropState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { RMSpropHyper } from "@adamant/core";
  * const hyper: RMSpropHyper = {
  *   lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0,
  *   centered: false, maximize: false,
  * };
- * console.assert(hyper.alpha === 0.99);
+ * assert(hyper.alpha === 0.99);
  * ```
  */
 export interface RMSpropHyper {
@@ -362,6 +371,7 @@ export interface RMSpropHyper {
  * @param to One past the last element (excluded).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rmspropUpdate } from "@adamant/core";
  * const p = new Float64Array([0]), g = new Float64Array([2]);
  * const hyper = {
@@ -370,7 +380,7 @@ export interface RMSpropHyper {
  * };
  * rmspropUpdate(p, g, { squareAvg: new Float64Array(1) }, hyper, 0, 1);
  * // squareAvg = 0.25 * 4 = 1, so the step is lr * 2 / 1
- * console.assert(Math.abs(p[0] + 0.02) < 1e-15);
+ * assert(Math.abs(p[0] + 0.02) < 1e-15);
  * ```
  */
 export function rmspropUpdate(
@@ -421,9 +431,10 @@ export function rmspropUpdate(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AdagradState } from "@adamant/core";
  * const state: AdagradState = { sum: new Float32Array(3).fill(0.1) };
- * console.assert(Math.abs(state.sum[0] - 0.1) < 1e-7);
+ * assert(Math.abs(state.sum[0] - 0.1) < 1e-7);
  * ```
  */
 export interface AdagradState {
@@ -436,11 +447,12 @@ export interface AdagradState {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { AdagradHyper } from "@adamant/core";
  * const hyper: AdagradHyper = {
  *   lr: 0.01, lrDecay: 0, weightDecay: 0, eps: 1e-10, maximize: false, step: 1,
  * };
- * console.assert(hyper.lr === 0.01);
+ * assert(hyper.lr === 0.01);
  * ```
  */
 export interface AdagradHyper {
@@ -469,11 +481,12 @@ export interface AdagradHyper {
  * @param to One past the last element (excluded).
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { adagradUpdate } from "@adamant/core";
  * const p = new Float64Array([1]), g = new Float64Array([3]);
  * const hyper = { lr: 0.5, lrDecay: 0, weightDecay: 0, eps: 0, maximize: false, step: 1 };
  * adagradUpdate(p, g, { sum: new Float64Array(1) }, hyper, 0, 1);
- * console.assert(p[0] === 0.5); // g / sqrt(g * g) = 1
+ * assert(p[0] === 0.5); // g / sqrt(g * g) = 1
  * ```
  */
 export function adagradUpdate(

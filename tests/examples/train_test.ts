@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { train, type TrainOptions } from "../../examples/train.ts";
+
+const base: TrainOptions = {
+  data: "digits",
+  model: "mlp",
+  epochs: 20,
+  batchSize: 128,
+  lr: 1e-3,
+  optimizer: "adam",
+  scheduler: "none",
+  seed: 0,
+  log: () => {},
+};
+
+Deno.test("the default run reaches 95% held-out accuracy on the embedded digits", async () => {
+  const curves = await train(base);
+  assert.equal(curves.length, 20);
+  assert.ok(curves[19].accuracy >= 0.95, `accuracy ${curves[19].accuracy}`);
+  assert.ok(curves[19].loss < curves[0].loss);
+});
+
+Deno.test("a resumed run continues bit-identically to an uninterrupted one", async () => {
+  await Deno.mkdir(".tmp", { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: ".tmp" });
+  try {
+    const options = { ...base, epochs: 3, scheduler: "cosine", optimizer: "adamw" };
+    const whole = await train(options);
+    const checkpoint = `${dir}/run.ckpt`;
+    await train({ ...options, stopAfter: 2, checkpoint });
+    const resumed = await train({ ...options, resume: checkpoint });
+    assert.deepEqual(resumed, whole);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the CNN trains on the digits", async () => {
+  const curves = await train({ ...base, model: "cnn", epochs: 2, batchSize: 64 });
+  assert.ok(curves[1].accuracy > 0.5, `accuracy ${curves[1].accuracy}`);
+});
