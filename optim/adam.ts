@@ -145,12 +145,18 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     params: Iterable<Tensor> | Iterable<ParamGroupInput<AdamOptions>>,
     options: Partial<AdamOptions> = {},
   ) {
-    super(params, withDefaults("Adam", adamDefaults(0), options));
+    // AdamW shares this constructor: its name goes into error messages, its default decay
+    // is 1e-2 instead of 0
+    const name = new.target.name;
+    super(params, withDefaults(name, adamDefaults(name === "AdamW" ? 1e-2 : 0), options));
   }
+
+  /** The pure update function applied to each parameter (AdamW swaps in its own). */
+  protected readonly rule: typeof adamUpdate = adamUpdate;
 
   /** Throws for an invalid option, naming it and its value. */
   protected override validate(options: AdamOptions): void {
-    validateAdam("Adam", options);
+    validateAdam(this.constructor.name, options);
   }
 
   /** The parameter's state before its first update. */
@@ -169,7 +175,7 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     // amsgrad switched on after the first step: start its maximum from zero
     if (group.amsgrad && state.vMax === undefined) state.vMax = zerosLikeArray(param, size);
     state.step += 1;
-    adamUpdate(
+    this.rule(
       param,
       grad,
       state,

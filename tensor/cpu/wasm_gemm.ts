@@ -12,6 +12,8 @@
  * @module
  */
 
+import type { MatrixView } from "./matmul.ts";
+
 /** Rows of the register tile. */
 export const MR = 4;
 /** Columns of the register tile (two `f32x4` vectors). */
@@ -152,14 +154,6 @@ export function gemmModule(): GemmModule | null {
   return instance;
 }
 
-/** A strided 2-D view over a flat typed array (see matmul.ts). */
-interface View {
-  data: Float32Array | Float64Array;
-  offset: number;
-  rowStride: number;
-  colStride: number;
-}
-
 const KC = 256;
 const NC = 1024;
 
@@ -180,8 +174,8 @@ export function gemmF32(
   m: number,
   n: number,
   k: number,
-  a: View,
-  b: View,
+  a: MatrixView,
+  b: MatrixView,
   out: Float32Array,
   outOffset: number,
 ): void {
@@ -210,7 +204,7 @@ export function gemmF32(
 function packA(
   f: Float32Array,
   base: number,
-  a: View,
+  a: MatrixView,
   i0: number,
   rows: number,
   p0: number,
@@ -230,7 +224,7 @@ function packA(
 function packB(
   f: Float32Array,
   base: number,
-  b: View,
+  b: MatrixView,
   p0: number,
   j0: number,
   kc: number,
