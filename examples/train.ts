@@ -272,10 +272,11 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   return curves;
 }
 
-async function main(): Promise<number> {
+/** The command line: returns the exit code (2 for a usage error). */
+export async function main(argv: readonly string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs(Deno.args, OPTIONS);
+    args = parseArgs(argv, OPTIONS);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     console.error(`train: ${e.message}`);
@@ -323,4 +324,4 @@ interface CheckpointState {
   curves: CurvePoint[];
 }
 
-if (import.meta.main) Deno.exit(await main());
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,14 +6,14 @@ export function buildModel(name: string, shape: readonly number[], classes: numb
   const [c, h, w] = shape;
   if (name === "cnn") {
     return new Sequential(
-      new Conv2d(c, 16, 3, { padding: 1 }),
+      new Conv2d(c, 32, 3, { padding: 1 }),
       new ReLU(),
       new MaxPool2d(2),
-      new Conv2d(16, 32, 3, { padding: 1 }),
+      new Conv2d(32, 64, 3, { padding: 1 }),
       new ReLU(),
       new MaxPool2d(2),
       new Flatten(),
-      new Linear(32 * Math.floor(h / 4) * Math.floor(w / 4), 128),
+      new Linear(64 * Math.floor(h / 4) * Math.floor(w / 4), 128),
       new ReLU(),
       new Linear(128, classes),
     );

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { train, type TrainOptions } from "../../examples/train.ts";
+import { main, train, type TrainOptions } from "../../examples/train.ts";
 
 const base: TrainOptions = {
   data: "digits",
@@ -38,4 +38,23 @@ Deno.test("a resumed run continues bit-identically to an uninterrupted one", asy
 Deno.test("the CNN trains on the digits", async () => {
   const curves = await train({ ...base, model: "cnn", epochs: 2, batchSize: 64 });
   assert.ok(curves[1].accuracy > 0.5, `accuracy ${curves[1].accuracy}`);
+});
+
+Deno.test("the trainer's command line exits with 2 on a bad option and 0 on --help", async () => {
+  const error = console.error, log = console.log;
+  const said: string[] = [];
+  console.error = (m: string) => said.push(m);
+  console.log = () => {};
+  try {
+    assert.equal(await main(["--epochs", "many"]), 2);
+    assert.equal(await main(["--optimiser", "adam"]), 2);
+    assert.equal(await main(["--model", "rnn"]), 2);
+    assert.equal(await main(["--lr", "-1"]), 2);
+    assert.equal(await main(["--help"]), 0);
+  } finally {
+    console.error = error;
+    console.log = log;
+  }
+  assert.match(said[0], /--epochs needs a number/);
+  assert.match(said[1], /unknown option --optimiser/);
 });
