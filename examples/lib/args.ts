@@ -76,7 +76,12 @@ export function helpText(usage: string, specs: Record<string, OptionSpec>): stri
     const def = spec.default === undefined || spec.type === "boolean"
       ? ""
       : ` (default: ${spec.default})`;
-    lines.push(`  --${name}${value}`.padEnd(34) + spec.help + def);
+    const head = `  --${name}${value}`;
+    lines.push(
+      head.length < 34
+        ? head.padEnd(34) + spec.help + def
+        : `${head}\n${" ".repeat(34)}${spec.help}${def}`,
+    );
   }
   lines.push("  --help".padEnd(34) + "show this help");
   return lines.join("\n");
