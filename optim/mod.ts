@@ -52,26 +52,13 @@ export {
   type SGDState,
   sgdUpdate,
 } from "./update.ts";
-export {
-  CosineAnnealingLR,
-  type CosineAnnealingLROptions,
-  ExponentialLR,
-  type ExponentialLROptions,
-  LinearLR,
-  type LinearLROptions,
-  LRScheduler,
-  MultiStepLR,
-  type MultiStepLROptions,
-  OneCycleLR,
-  type OneCycleLROptions,
-  type OneCycleLRPhase,
-  ReduceLROnPlateau,
-  type ReduceLROnPlateauOptions,
-  type SchedulerOptions,
-  type SchedulerStateDict,
-  SequentialLR,
-  type SequentialLROptions,
-  StepLR,
-  type StepLROptions,
-} from "./lr_scheduler.ts";
+export { LRScheduler, type SchedulerOptions, type SchedulerStateDict } from "./lr_scheduler.ts";
+export { StepLR, type StepLROptions } from "./step_lr.ts";
+export { MultiStepLR, type MultiStepLROptions } from "./multi_step_lr.ts";
+export { ExponentialLR, type ExponentialLROptions } from "./exponential_lr.ts";
+export { CosineAnnealingLR, type CosineAnnealingLROptions } from "./cosine_annealing_lr.ts";
+export { LinearLR, type LinearLROptions } from "./linear_lr.ts";
+export { SequentialLR, type SequentialLROptions } from "./sequential_lr.ts";
+export { OneCycleLR, type OneCycleLROptions, type OneCycleLRPhase } from "./one_cycle_lr.ts";
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from "./reduce_lr_on_plateau.ts";
 export { clipGradNorm, type ClipGradNormOptions, clipGradValue } from "./clip.ts";
