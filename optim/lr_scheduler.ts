@@ -81,6 +81,15 @@ export function perGroup(
   return new Array<number>(groups).fill(checkNumber(name, key, value));
 }
 
+/** Every field of a scheduler but its optimizer, deep-copied: its state dict. */
+export function stateOf(scheduler: object): SchedulerStateDict {
+  const out: SchedulerStateDict = {};
+  for (const [key, value] of Object.entries(scheduler)) {
+    if (key !== "optimizer") out[key] = structuredClone(value);
+  }
+  return out;
+}
+
 /** Index of the first element of sorted `xs` greater than `x` (Python's bisect_right). */
 export function bisectRight(xs: readonly number[], x: number): number {
   let lo = 0, hi = xs.length;
@@ -248,11 +257,7 @@ export abstract class LRScheduler {
    * ```
    */
   stateDict(): SchedulerStateDict {
-    const out: SchedulerStateDict = {};
-    for (const [key, value] of Object.entries(this)) {
-      if (key !== "optimizer") out[key] = structuredClone(value);
-    }
-    return out;
+    return stateOf(this);
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   copyState,
   perGroup,
   type SchedulerStateDict,
+  stateOf,
 } from "./lr_scheduler.ts";
 
 /**
@@ -190,11 +191,7 @@ export class ReduceLROnPlateau {
    * @returns Plain data that `loadStateDict` takes back.
    */
   stateDict(): SchedulerStateDict {
-    const out: SchedulerStateDict = {};
-    for (const [key, value] of Object.entries(this)) {
-      if (key !== "optimizer") out[key] = structuredClone(value);
-    }
-    return out;
+    return stateOf(this);
   }
 
   /**

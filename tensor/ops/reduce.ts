@@ -51,10 +51,9 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
   return out;
 }
 
+/** The keep-dim result in the caller's shape (a view when dimensions are dropped). */
 function finish(out: Tensor, shape: Shape): Tensor {
-  if (shape.length === out.ndim) return out;
-  const r = out.reshape(shape);
-  return r;
+  return shape.length === out.ndim ? out : out.reshape(shape);
 }
 
 /** Sum over `axes` (all when undefined). */
@@ -64,7 +63,7 @@ export function sum(
   keepDim: boolean,
 ): Tensor {
   const ax = normalizeAxes("sum", axes, x.ndim);
-  const keep = noGrad(() => reduceForward(SUM, x, ax));
+  const keep = reduceForward(SUM, x, ax);
   const out = finish(keep, reducedShape(x.shape, ax, keepDim));
   if (out !== keep) keep.dispose();
   const keepShape = reducedShape(x.shape, ax, true);

@@ -6,6 +6,7 @@
  */
 
 import { AssertionError } from "node:assert/strict";
+import { assertMatches, build, type Encoded } from "../torch_fixture.ts";
 import {
   AvgPool2d,
   BatchNorm1d,
@@ -24,16 +25,9 @@ import {
   nllLoss,
   noGrad,
   type Tensor,
-  tensor,
 } from "../../mod.ts";
 
 /** A tensor as gen_nn.py writes it: row-major data. */
-interface Encoded {
-  shape: number[];
-  dtype: "float32" | "float64" | "int32";
-  data: number[];
-}
-
 // deno-lint-ignore no-explicit-any
 type Options = Record<string, any>;
 
@@ -95,56 +89,6 @@ const MODULES: Record<string, (args: ModuleCase["args"], options: Options) => Mo
   MaxPool2d: ([k], options) => new MaxPool2d(k, options),
   AvgPool2d: ([k], options) => new AvgPool2d(k, options),
 };
-
-function build(e: Encoded, requiresGrad = false): Tensor {
-  return tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad });
-}
-
-function unravel(i: number, shape: readonly number[]): string {
-  const idx = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return `[${idx.join(", ")}]`;
-}
-
-/** rtol 1e-4, atol 1e-5 for float32 (and int32), tighter for float64. */
-function tolerances(dtype: string): { rtol: number; atol: number } {
-  return dtype === "float64" ? { rtol: 1e-6, atol: 1e-8 } : { rtol: 1e-4, atol: 1e-5 };
-}
-
-/** Fails naming the case, the tensor and the worst element unless `actual` matches. */
-function assertMatches(actual: Tensor | null, expected: Encoded, what: string): void {
-  if (actual === null) throw new AssertionError({ message: `${what}: missing (null)` });
-  if (actual.shape.join() !== expected.shape.join()) {
-    throw new AssertionError({
-      message: `${what}: shape [${actual.shape.join(", ")}], PyTorch gives [${
-        expected.shape.join(", ")
-      }]`,
-    });
-  }
-  const got = actual.toArray();
-  const { rtol, atol } = tolerances(expected.dtype);
-  let worst = -1, worstRatio = 1;
-  for (let i = 0; i < got.length; i++) {
-    const a = got[i], e = expected.data[i];
-    if (a === e || (Number.isNaN(a) && Number.isNaN(e))) continue;
-    const ratio = Math.abs(a - e) / (atol + rtol * Math.abs(e));
-    if (!(ratio <= worstRatio)) {
-      worst = i;
-      worstRatio = Number.isNaN(ratio) ? Infinity : ratio;
-    }
-  }
-  if (worst >= 0) {
-    const a = got[worst], e = expected.data[worst];
-    throw new AssertionError({
-      message:
-        `${what}: worst element ${unravel(worst, expected.shape)} is ${a}, PyTorch gives ${e} ` +
-        `(|diff| ${Math.abs(a - e).toExponential(3)} > atol ${atol} + rtol ${rtol} * |expected|)`,
-    });
-  }
-}
 
 function runLoss(c: LossCase): void {
   const fn = LOSSES[c.loss];

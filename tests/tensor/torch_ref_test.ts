@@ -5,15 +5,10 @@
  */
 
 import { AssertionError } from "node:assert/strict";
-import { concat, maximum, minimum, stack, type Tensor, tensor, where } from "../../mod.ts";
+import { assertMatches, build, type Encoded } from "../torch_fixture.ts";
+import { concat, maximum, minimum, stack, type Tensor, where } from "../../mod.ts";
 
 /** A tensor as gen.py writes it: row-major data. */
-interface Encoded {
-  shape: number[];
-  dtype: "float32" | "float64" | "int32";
-  data: number[];
-}
-
 /** One op application: an entry of OPS and its non-tensor arguments. */
 interface Step {
   op: string;
@@ -135,57 +130,6 @@ function apply(op: string, xs: Tensor[], args: Args | undefined, context: string
 function applySteps(x: Tensor, steps: Step[] | undefined, context: string): Tensor {
   for (const s of steps ?? []) x = apply(s.op, [x], s.args, context);
   return x;
-}
-
-function build(e: Encoded, requiresGrad = false): Tensor {
-  return tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad });
-}
-
-function unravel(i: number, shape: readonly number[]): string {
-  const idx = new Array<number>(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return `[${idx.join(", ")}]`;
-}
-
-/** Tolerances: rtol 1e-4, atol 1e-5 for float32 (and int) results, tighter for float64. */
-function tolerances(dtype: string): { rtol: number; atol: number } {
-  return dtype === "float64" ? { rtol: 1e-6, atol: 1e-8 } : { rtol: 1e-4, atol: 1e-5 };
-}
-
-/** Fails naming the case, the tensor and the worst element unless `actual` matches. */
-function assertMatches(actual: Tensor, expected: Encoded, what: string): void {
-  if (actual.shape.join() !== expected.shape.join()) {
-    throw new AssertionError({
-      message: `${what}: shape [${actual.shape.join(", ")}], PyTorch gives [${
-        expected.shape.join(", ")
-      }]`,
-    });
-  }
-  const got = actual.toArray();
-  const { rtol, atol } = tolerances(expected.dtype);
-  let worst = -1, worstRatio = 1;
-  for (let i = 0; i < got.length; i++) {
-    const a = got[i], e = expected.data[i];
-    if (Number.isNaN(a) && Number.isNaN(e)) continue;
-    if (a === e) continue;
-    const diff = Math.abs(a - e) / (atol + rtol * Math.abs(e));
-    const ratio = Number.isNaN(diff) ? Infinity : diff;
-    if (ratio > worstRatio) {
-      worst = i;
-      worstRatio = ratio;
-    }
-  }
-  if (worst >= 0) {
-    const a = got[worst], e = expected.data[worst];
-    throw new AssertionError({
-      message:
-        `${what}: worst element ${unravel(worst, expected.shape)} is ${a}, PyTorch gives ${e} ` +
-        `(|diff| ${Math.abs(a - e).toExponential(3)} > atol ${atol} + rtol ${rtol} * |expected|)`,
-    });
-  }
 }
 
 function runCase(c: Case): void {
