@@ -13,7 +13,11 @@
  * @module
  */
 
+export { SharedArena } from "./arena.ts";
 export { type Collectives, shardRange, SharedMemoryCollectives } from "./collectives.ts";
 export { createControl } from "./control.ts";
+export { DataParallel, type DataParallelOptions } from "./data_parallel.ts";
+export { batchShare, type ModuleSpec, OPTIMIZERS } from "./dp_protocol.ts";
+export { IndexDataset } from "./index_dataset.ts";
 export type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
 export { WorkerError, WorkerPool, type WorkerPoolOptions } from "./pool.ts";
