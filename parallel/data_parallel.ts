@@ -146,7 +146,7 @@ export class DataParallel implements AsyncDisposable {
   /** The largest global batch `step` accepts. */
   readonly batchSize: number;
   /** The global gradient norm before clipping at the last step (NaN without clipping). */
-  lastGradNorm = NaN;
+  lastGradNorm: number = NaN;
   readonly #indices: Int32Array;
   readonly #results: Float64Array;
   readonly #hyper: Float64Array;

@@ -58,6 +58,7 @@ export interface WorkerPoolOptions {
  * ```
  */
 export class WorkerError extends Error {
+  /** Always `"WorkerError"`. */
   override name = "WorkerError";
   /** The rank of the worker that failed. */
   readonly rank: number;
