@@ -19,5 +19,6 @@ export { createControl } from "./control.ts";
 export { DataParallel, type DataParallelOptions } from "./data_parallel.ts";
 export { batchShare, type ModuleSpec, OPTIMIZERS } from "./dp_protocol.ts";
 export { IndexDataset } from "./index_dataset.ts";
+export { ParallelMatmul, type ParallelMatmulOptions } from "./matmul.ts";
 export type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
 export { WorkerError, WorkerPool, type WorkerPoolOptions } from "./pool.ts";
