@@ -3,9 +3,15 @@
  * and rare requests travel as messages; commands are started and awaited through
  * `Atomics` on the control block, the main thread waiting with `Atomics.waitAsync` so its
  * event loop never blocks.
+ *
+ * The workers are `node:worker_threads` workers (module workers all the same) because
+ * those can be unreferenced: an idle pool does not keep the process alive, so a program
+ * that ends without `close()` still ends, and its workers with it. A web `Worker` would
+ * keep Deno running for as long as it lives.
  * @module
  */
 
+import { Worker } from "node:worker_threads";
 import {
   ABORT,
   ARG_COUNT,
@@ -22,7 +28,7 @@ import {
   nameWorkers,
   wakeAll,
 } from "./control.ts";
-import type { ErrorInfo, FromWorker, ToWorker } from "./messages.ts";
+import { type ErrorInfo, errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
 
 /**
  * Options of `WorkerPool.create`.
@@ -130,6 +136,10 @@ export class WorkerPool implements AsyncDisposable {
   /** Resolves once the pool fails or closes, to wake a `run` in flight. */
   readonly #stopped = Promise.withResolvers<void>();
   readonly #onUnload = () => this.close();
+  /** Commands and requests in flight: while there are any, the workers keep the process alive. */
+  #holds = 0;
+  #referenced = true;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   private constructor(size: number, timeoutMs: number) {
     this.size = size;
@@ -148,19 +158,19 @@ export class WorkerPool implements AsyncDisposable {
     const { workers, timeoutMs } = checkOptions(options);
     const pool = new WorkerPool(workers, timeoutMs);
     globalThis.addEventListener("unload", pool.#onUnload);
-    const url = new URL("./worker.ts", import.meta.url).href;
+    const url = new URL("./worker.ts", import.meta.url);
     const ready: Promise<unknown>[] = [];
     for (let rank = 0; rank < workers; rank++) {
-      const worker = new Worker(url, { type: "module" });
+      const worker = new Worker(url);
       pool.#workers.push(worker);
       const { promise, resolve, reject } = Promise.withResolvers<unknown>();
       pool.#pending.set(-1 - rank, { resolve, reject });
       ready.push(promise);
-      worker.onmessage = (e: MessageEvent<FromWorker>) => pool.#receive(rank, e.data);
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        pool.#fail(rank, { name: "Error", message: e.message, stack: e.message }, false);
-      };
+      worker.on("message", (message: FromWorker) => pool.#receive(rank, message));
+      worker.on("error", (e: unknown) => pool.#fail(rank, errorInfo(e), false));
+      worker.on("exit", (code: number) => {
+        pool.#fail(rank, { name: "Error", message: `the worker exited (code ${code})` }, false);
+      });
       const init: ToWorker = {
         type: "init",
         rank,
@@ -170,11 +180,14 @@ export class WorkerPool implements AsyncDisposable {
       };
       worker.postMessage(init);
     }
+    pool.#hold();
     try {
       await Promise.all(ready);
     } catch (e) {
       pool.close();
       throw e;
+    } finally {
+      pool.#release();
     }
     return pool;
   }
@@ -224,6 +237,7 @@ export class WorkerPool implements AsyncDisposable {
    */
   async run(command: number, args: readonly number[] = []): Promise<void> {
     const generation = this.#begin("run", command, args);
+    this.#hold();
     try {
       // a barrier timeout inside the workers names more: let it come first
       const deadline = performance.now() + this.timeoutMs + 1000;
@@ -246,6 +260,7 @@ export class WorkerPool implements AsyncDisposable {
       this.#finish(command, result);
     } finally {
       this.#busy = false;
+      this.#release();
     }
   }
 
@@ -286,6 +301,7 @@ export class WorkerPool implements AsyncDisposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#idleTimer);
     globalThis.removeEventListener("unload", this.#onUnload);
     // workers blocked in Atomics.wait ignore terminate(): wake them into the abort flag
     Atomics.store(this.#control, ABORT, 1);
@@ -370,16 +386,43 @@ export class WorkerPool implements AsyncDisposable {
     }
   }
 
-  #request(op: string, message: (id: number, rank: number) => ToWorker): Promise<unknown[]> {
+  async #request(
+    op: string,
+    message: (id: number, rank: number) => ToWorker,
+  ): Promise<unknown[]> {
     this.#checkOpen(op);
-    const replies = this.#workers.map((worker, rank) => {
-      const id = this.#nextId++;
-      const { promise, resolve, reject } = Promise.withResolvers<unknown>();
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage(message(id, rank));
-      return promise;
-    });
-    return Promise.all(replies);
+    this.#hold();
+    try {
+      return await Promise.all(this.#workers.map((worker, rank) => {
+        const id = this.#nextId++;
+        const { promise, resolve, reject } = Promise.withResolvers<unknown>();
+        this.#pending.set(id, { resolve, reject });
+        worker.postMessage(message(id, rank));
+        return promise;
+      }));
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Keeps the process alive while the workers have work in flight. */
+  #hold(): void {
+    if (this.#holds++ > 0) return;
+    clearTimeout(this.#idleTimer);
+    if (!this.#referenced) {
+      for (const worker of this.#workers) worker.ref();
+      this.#referenced = true;
+    }
+  }
+
+  /** Once nothing is in flight, lets the process end even though the workers live. */
+  #release(): void {
+    if (--this.#holds > 0 || this.#closed) return;
+    // a little later, so that back-to-back steps do not toggle it every time
+    this.#idleTimer = setTimeout(() => {
+      for (const worker of this.#workers) worker.unref();
+      this.#referenced = false;
+    }, 20);
   }
 
   #receive(rank: number, message: FromWorker): void {

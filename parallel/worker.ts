@@ -6,8 +6,7 @@
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
+import { parentPort } from "node:worker_threads";
 import { SharedMemoryCollectives } from "./collectives.ts";
 import {
   ABORT,
@@ -31,8 +30,10 @@ let context: WorkerContext | null = null;
 let control: Int32Array | null = null;
 let program: WorkerProgram | null = null;
 
+const port = parentPort!;
+
 function post(message: FromWorker): void {
-  self.postMessage(message);
+  port.postMessage(message);
 }
 
 async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
@@ -106,13 +107,6 @@ async function handle(message: ToWorker): Promise<void> {
   }
 }
 
-self.onmessage = (e: MessageEvent<ToWorker>) => {
-  handle(e.data);
-};
-
-// a stray rejection in program code would otherwise end the worker silently
-self.onunhandledrejection = (e: PromiseRejectionEvent) => {
-  e.preventDefault();
-  if (control !== null && context !== null) markFailed(control, context.rank);
-  post({ type: "failed", error: errorInfo(e.reason), aborted: false });
-};
+port.on("message", (message: ToWorker) => {
+  handle(message);
+});

@@ -1,4 +1,5 @@
 /** Small models for the data-parallel tests, built from their arguments alone. */
+import { isMainThread } from "node:worker_threads";
 import {
   BatchNorm1d,
   Linear,
@@ -27,9 +28,7 @@ export function throwingMlp(inputs: number, hidden: number, classes: number, at:
 
 /** Different shapes in a worker than on the main thread. */
 export function inconsistent(inputs: number, classes: number): Module {
-  const inWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !==
-    "undefined";
-  return mlp(inputs, inWorker ? 5 : 4, classes);
+  return mlp(inputs, isMainThread ? 4 : 5, classes);
 }
 
 export function withBatchNorm(inputs: number, classes: number): Module {
