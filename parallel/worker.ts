@@ -27,7 +27,6 @@ import type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
 const SPIN_MS = 2;
 
 let context: WorkerContext | null = null;
-let control: Int32Array | null = null;
 let program: WorkerProgram | null = null;
 
 const port = parentPort!;
@@ -73,7 +72,6 @@ async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
 async function handle(message: ToWorker): Promise<void> {
   if (message.type === "init") {
     const c = message.control;
-    control = c;
     context = {
       rank: message.rank,
       size: message.size,
