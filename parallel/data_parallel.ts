@@ -79,11 +79,10 @@ export interface DataParallelOptions {
 }
 
 function sharedCopy(op: string, t: Tensor): { buffer: SharedArrayBuffer; dtype: string } {
-  const values = t.contiguous().toArray();
-  const buffer = new SharedArrayBuffer(values.byteLength);
-  const Ctor = values.constructor as Float32ArrayConstructor;
-  new Ctor(buffer).set(values as Float32Array);
   if (t.ndim < 1) throw new TypeError(`${op}: needs samples along the first dimension`);
+  const values = t.toArray(); // row-major, whatever the layout
+  const buffer = new SharedArrayBuffer(values.byteLength);
+  new Uint8Array(buffer).set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
   return { buffer, dtype: t.dtype };
 }
 

@@ -65,7 +65,7 @@ export interface DataParallelInit {
   params: SharedArrayBuffer;
   grads: SharedArrayBuffer;
   x: SharedArrayBuffer;
-  xDType: "float32" | "float64";
+  xDType: "float32" | "float64" | "int32";
   y: SharedArrayBuffer;
   yDType: "float32" | "float64" | "int32";
   inputShape: number[];
