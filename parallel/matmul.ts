@@ -27,12 +27,12 @@ export interface ParallelMatmulOptions {
   workers?: number;
   /** Products of fewer multiply-adds (m·n·k) stay on one thread (default 2^22). */
   threshold?: number;
-  /** The largest operand or result served, in bytes (default 1 GiB; larger ones stay on one thread). */
+  /**
+   * The largest operand or result served, in bytes (default 256 MiB; larger products stay
+   * on one thread). Three shared buffers of this size are reserved; the system commits
+   * their pages only as products touch them.
+   */
   maxBytes?: number;
-}
-
-function growable(maxBytes: number): SharedArrayBuffer {
-  return new SharedArrayBuffer(0, { maxByteLength: maxBytes });
 }
 
 /** Copies the m x k view `v` into `dest` as a row-major block. */
@@ -82,9 +82,10 @@ export class ParallelMatmul implements AsyncDisposable {
     this.pool = pool;
     this.threshold = threshold;
     this.#maxBytes = maxBytes;
-    this.#a = growable(maxBytes);
-    this.#b = growable(maxBytes);
-    this.#c = growable(maxBytes);
+    // fixed-length buffers: V8 compiles loops over growable ones less well
+    this.#a = new SharedArrayBuffer(maxBytes);
+    this.#b = new SharedArrayBuffer(maxBytes);
+    this.#c = new SharedArrayBuffer(maxBytes);
     this.#previous = setMatmulExecutor(this.#execute);
   }
 
@@ -100,7 +101,7 @@ export class ParallelMatmul implements AsyncDisposable {
     if (typeof threshold !== "number" || !(threshold >= 1)) {
       throw new RangeError(`ParallelMatmul: threshold must be a number >= 1, got ${threshold}`);
     }
-    const maxBytes = options.maxBytes ?? 1 << 30;
+    const maxBytes = options.maxBytes ?? 1 << 28;
     if (!Number.isInteger(maxBytes) || maxBytes < 4) {
       throw new RangeError(`ParallelMatmul: maxBytes must be an integer >= 4, got ${maxBytes}`);
     }
@@ -145,11 +146,6 @@ export class ParallelMatmul implements AsyncDisposable {
     ) return false;
     this.#inside = true;
     try {
-      for (
-        const [buffer, size] of [[this.#a, m * k], [this.#b, k * n], [this.#c, m * n]] as const
-      ) {
-        if (buffer.byteLength < 4 * size) buffer.grow(4 * size);
-      }
       const pa = new Float32Array(this.#a, 0, m * k), pb = new Float32Array(this.#b, 0, k * n);
       pack(a, m, k, pa);
       pack(b, k, n, pb);

@@ -10,7 +10,7 @@ import type { WorkerContext, WorkerProgram } from "./program.ts";
 /** The command that multiplies one block of rows. */
 export const MATMUL = 1;
 
-/** The shared scratch: packed A (m x k), packed B (k x n), C (m x n), all float32, growable. */
+/** The shared scratch: packed A (m x k), packed B (k x n), C (m x n), all float32. */
 export interface MatmulInit {
   a: SharedArrayBuffer;
   b: SharedArrayBuffer;
@@ -26,7 +26,6 @@ export function rowBlock(m: number, parts: number, part: number): [number, numbe
 
 /** Sets up a worker of a parallel matmul pool. */
 export function setup(context: WorkerContext, init: MatmulInit): WorkerProgram {
-  // length-tracking views follow the buffers as the main thread grows them
   const a = new Float32Array(init.a), b = new Float32Array(init.b), c = new Float32Array(init.c);
   return {
     run(command) {
