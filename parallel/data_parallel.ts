@@ -152,6 +152,7 @@ export class DataParallel implements AsyncDisposable {
   readonly #hyperKeys: HyperKey[];
   readonly #samples: number;
   readonly #clipping: boolean;
+  #stepping = false;
 
   private constructor(
     model: Module,
@@ -277,6 +278,10 @@ export class DataParallel implements AsyncDisposable {
    * @returns The mean loss over the batch.
    */
   async step(indices: ArrayLike<number>): Promise<number> {
+    if (this.#stepping) {
+      // the workers are reading the shared indices: writing new ones now would corrupt them
+      throw new Error("DataParallel.step: the previous step is still running; await it first");
+    }
     const n = indices.length;
     if (n < 1 || n > this.batchSize) {
       throw new RangeError(
@@ -293,7 +298,12 @@ export class DataParallel implements AsyncDisposable {
       this.#indices[i] = index;
     }
     syncHyper(this.#hyperKeys, this.optimizer.paramGroups[0], this.#hyper, false);
-    await this.pool.run(STEP, [n]);
+    this.#stepping = true;
+    try {
+      await this.pool.run(STEP, [n]);
+    } finally {
+      this.#stepping = false;
+    }
     const size = this.workers;
     if (this.#clipping) this.lastGradNorm = this.#results[2 * size];
     let sum = 0;

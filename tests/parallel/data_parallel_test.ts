@@ -298,6 +298,13 @@ Deno.test("DataParallel rejects bad input clearly", async () => {
     RangeError,
     "DataParallel.step: index 99 at position 1 is outside [0, 24)",
   );
+  const first = dp.step([0, 1]);
+  await assert.rejects(
+    () => dp.step([2, 3]),
+    Error,
+    "DataParallel.step: the previous step is still running; await it first",
+  );
+  await first;
   // a batch smaller than the worker count (an epoch's last) leaves a worker idle
   assert(Number.isFinite(await dp.step([3])));
 });
