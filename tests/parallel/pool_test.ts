@@ -4,6 +4,7 @@ import {
   ALL_REDUCE,
   BROADCAST,
   REDUCE_SCATTER,
+  SLEEP,
   SLOW_BARRIER,
   THROW,
 } from "./programs/collective_program.ts";
@@ -95,6 +96,41 @@ Deno.test("a barrier timeout names the worker that did not arrive", async () => 
       );
       return true;
     },
+  );
+  assert(pool.closed);
+});
+
+Deno.test("the main thread's event loop runs while the workers work", async () => {
+  const { pool } = await collectivePool(2, 4);
+  try {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await pool.run(SLEEP, [-1, 300]);
+    clearInterval(timer);
+    assert(ticks >= 5, `only ${ticks} timer ticks during a 300 ms command`);
+    await assert.rejects(
+      async () => {
+        const first = pool.run(SLEEP, [-1, 50]);
+        try {
+          await pool.run(0);
+        } finally {
+          await first;
+        }
+      },
+      Error,
+      "WorkerPool.run: a command is still running; await it first",
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a worker that never finishes times out the command, named", async () => {
+  const { pool } = await collectivePool(2, 4, 100);
+  await assert.rejects(
+    () => pool.run(SLEEP, [1, 3000]),
+    Error,
+    "WorkerPool: command 6 timed out after 100 ms: worker 1 did not finish",
   );
   assert(pool.closed);
 });

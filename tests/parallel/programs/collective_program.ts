@@ -7,6 +7,8 @@ export interface CollectiveInit {
 }
 
 export const REDUCE_SCATTER = 1, ALL_REDUCE = 2, BROADCAST = 3, SLOW_BARRIER = 4, THROW = 5;
+/** Rank arg(0) (every rank for -1) sleeps arg(1) ms, with no barrier after. */
+export const SLEEP = 6;
 
 export function setup(ctx: WorkerContext, init: CollectiveInit): WorkerProgram {
   const all = new Float32Array(init.buffers);
@@ -31,6 +33,9 @@ export function setup(ctx: WorkerContext, init: CollectiveInit): WorkerProgram {
         case SLOW_BARRIER:
           if (ctx.rank === ctx.arg(0)) Atomics.wait(sleeper, 0, 0, ctx.arg(1));
           ctx.collectives.barrier();
+          break;
+        case SLEEP:
+          if (ctx.arg(0) === -1 || ctx.rank === ctx.arg(0)) Atomics.wait(sleeper, 0, 0, ctx.arg(1));
           break;
         case THROW:
           if (ctx.rank === ctx.arg(0)) throw new RangeError(`rank ${ctx.rank} throws on purpose`);
