@@ -122,15 +122,23 @@ function spec(name: string, s: ModuleSpec | undefined): ModuleSpec | null {
  * synchronised).
  *
  * @example
- * ```ts ignore
- * const dp = await DataParallel.create({
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randint, randn } from "@adamant/core";
+ * import { DataParallel } from "@adamant/core/parallel";
+ * // any module exporting a function that builds the model (here, the trainer's)
+ * const models = new URL("../examples/lib/models.ts", import.meta.url).href;
+ * await using dp = await DataParallel.create({
  *   workers: 2,
- *   model: { module: new URL("./models.ts", import.meta.url).href, export: "mlp" },
+ *   model: { module: models, export: "buildModel", args: ["mlp", [1, 4, 4], 3] },
  *   optimizer: "adam",
- *   x: train.x, y: train.y, batchSize: 128,
+ *   x: randn([8, 16]),
+ *   y: randint(0, 3, [8]),
+ *   inputShape: [1, 4, 4],
+ *   batchSize: 4,
  * });
- * const loss = await dp.step([0, 1, 2, 3]); // sample indices of one global batch
- * dp.close();
+ * const loss = await dp.step([0, 1, 2, 3]); // the sample indices of one global batch
+ * assert(loss > 0);
  * ```
  */
 export class DataParallel implements AsyncDisposable {
