@@ -33,7 +33,9 @@ import {
   type Tensor,
   TensorDataset,
   tidy,
+  zeros,
 } from "../mod.ts";
+import { DataParallel, IndexDataset } from "../parallel/mod.ts";
 import { helpText, type OptionSpec, parseArgs, UsageError } from "./lib/args.ts";
 import { type CurvePoint, curvesSvg } from "./lib/plot.ts";
 import { formatDuration, Progress } from "./lib/progress.ts";
@@ -80,6 +82,11 @@ const OPTIONS: Record<string, OptionSpec> = {
     type: "string",
     default: undefined,
     help: "write loss and accuracy curves to this SVG file",
+  },
+  workers: {
+    type: "integer",
+    default: 0,
+    help: "train data-parallel on this many worker threads (0: on the main thread)",
   },
 };
 
@@ -176,6 +183,8 @@ export interface TrainOptions {
   checkpoint?: string;
   resume?: string;
   plot?: string;
+  /** Data-parallel worker threads (0 or absent: train on the main thread). */
+  workers?: number;
   /** Stop after this epoch, as if the run were interrupted (for resume tests). */
   stopAfter?: number;
   /** Where progress lines go (default console.log). */
@@ -188,12 +197,15 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   const { epochs, batchSize, lr } = options;
   const data = await loadData(options.data);
   manualSeed(options.seed);
-  const model = buildModel(options.model, data.shape, 10);
-  const optimizer = makeOptimizer(options.optimizer, model.parameters(), lr);
-  const loader = new DataLoader(new TensorDataset(data.train.x, data.train.y), {
-    batchSize,
-    shuffle: true,
-  });
+  // with workers, the model is built from the same function (and seed) on every thread
+  await using dp = options.workers ? await createParallel(options, data) : null;
+  const model = dp?.model ?? buildModel(options.model, data.shape, 10);
+  const optimizer = dp?.optimizer ?? makeOptimizer(options.optimizer, model.parameters(), lr);
+  const samples = data.train.x.shape[0];
+  const loader = new DataLoader(
+    dp ? new IndexDataset(samples) : new TensorDataset(data.train.x, data.train.y),
+    { batchSize, shuffle: true },
+  );
   const { scheduler, perStep } = makeScheduler(
     options.scheduler,
     optimizer,
@@ -206,7 +218,8 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   if (options.resume !== undefined) {
     const state = await loadCheckpoint(options.resume) as unknown as CheckpointState;
     model.loadStateDict(state.model);
-    optimizer.loadStateDict(state.optimizer);
+    if (dp) await dp.loadOptimizerStateDict(state.optimizer);
+    else optimizer.loadStateDict(state.optimizer);
     loader.loadStateDict(state.loader);
     if (scheduler && state.scheduler) scheduler.loadStateDict(state.scheduler);
     defaultGenerator.setState(state.generator);
@@ -217,7 +230,7 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   log(
     `training ${options.model} on ${options.data}: ${data.train.x.shape[0]} train / ` +
       `${data.test.x.shape[0]} held-out samples, ${options.optimizer} lr ${lr}, ` +
-      `batch ${batchSize}, ${epochs} epochs`,
+      `batch ${batchSize}, ${epochs} epochs` + (dp ? `, ${dp.workers} workers` : ""),
   );
   const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs);
   for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
@@ -226,7 +239,7 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
     let lossSum = 0, seen = 0, step = 0;
     for (using batch of loader) {
       const n = batch.x.shape[0];
-      const loss = tidy(() => {
+      const loss = dp ? await dp.step(batch.x.toArray()) : tidy(() => {
         const x = batch.x.reshape([n, ...data.shape]);
         const l = crossEntropy(model.forward(x), batch.y);
         optimizer.zeroGrad();
@@ -253,7 +266,7 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
       const state: CheckpointState = {
         epoch,
         model: model.stateDict(),
-        optimizer: optimizer.stateDict(),
+        optimizer: dp ? await dp.optimizerStateDict() : optimizer.stateDict(),
         scheduler: scheduler?.stateDict() ?? null,
         loader: loader.stateDict(),
         generator: defaultGenerator.getState(),
@@ -270,6 +283,28 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
     log(`curves written to ${options.plot}`);
   }
   return curves;
+}
+
+/** Starts data-parallel training of the model `options.model` names, on `options.workers`. */
+function createParallel(
+  options: TrainOptions,
+  data: { train: Split; shape: number[] },
+): Promise<DataParallel> {
+  const probe = makeOptimizer(options.optimizer, [zeros([1], { requiresGrad: true })], options.lr);
+  return DataParallel.create({
+    workers: options.workers,
+    model: {
+      module: new URL("./lib/models.ts", import.meta.url).href,
+      export: "buildModel",
+      args: [options.model, data.shape, 10],
+    },
+    optimizer: options.optimizer,
+    optimizerOptions: { ...probe.defaults },
+    x: data.train.x,
+    y: data.train.y,
+    inputShape: data.shape,
+    batchSize: options.batchSize,
+  });
 }
 
 /** The command line: returns the exit code (2 for a usage error). */
@@ -299,9 +334,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     checkpoint: args.checkpoint as string | undefined,
     resume: args.resume as string | undefined,
     plot: args.plot as string | undefined,
+    workers: Number(args.workers),
   };
   if (options.epochs < 1 || options.batchSize < 1 || !(options.lr > 0)) {
     console.error("train: --epochs and --batch-size must be at least 1 and --lr positive");
+    return 2;
+  }
+  if (options.workers! < 0 || options.workers! > options.batchSize) {
+    console.error(
+      `train: --workers must be from 0 to --batch-size (${options.batchSize}), got ${options.workers}`,
+    );
     return 2;
   }
   try {

@@ -307,6 +307,53 @@ export class Tensor {
     return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
 
+  /**
+   * Re-points a contiguous leaf at `storage`, its elements starting at `offset` (row-major,
+   * no gaps): how `parallel/` lays a model's parameters out in one shared arena. Nothing
+   * is copied, so write the values there first. The old storage is released; views taken
+   * earlier keep reading it. The version is bumped, as for an in-place write.
+   *
+   * @param storage The new storage, of this tensor's dtype.
+   * @param offset Index in `storage.data` of the first element.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Storage, tensor } from "@adamant/core";
+   * const w = tensor([1, 2], { requiresGrad: true });
+   * const arena = new Float32Array(new SharedArrayBuffer(16));
+   * arena.set(w.toArray(), 2);
+   * w.rebind(new Storage(arena, false), 2);
+   * arena[3] = 5;
+   * assert(w.toArray().join() === "1,5");
+   * ```
+   */
+  rebind(storage: Storage, offset: number): void {
+    const where = `rebind: tensor of shape ${fmt(this.shape)}`;
+    if (this.gradFn !== null || !this.isContiguous || this.#storage === null) {
+      throw new TypeError(`${where} must be a computed, contiguous leaf`);
+    }
+    const array = storage.data;
+    const dtype = array instanceof Float32Array
+      ? "float32"
+      : array instanceof Int32Array
+      ? "int32"
+      : "float64";
+    if (dtype !== this.dtype) {
+      throw new TypeError(`${where}: storage holds ${dtype}, the tensor is ${this.dtype}`);
+    }
+    if (!Number.isInteger(offset) || offset < 0 || offset + this.size > array.length) {
+      throw new RangeError(
+        `${where}: offset ${offset} + ${this.size} elements overruns a storage of ${array.length}`,
+      );
+    }
+    this.#storage.flushReaders();
+    storage.refs++;
+    this.#storage.unref();
+    this.#storage = storage;
+    (this as { offset: number }).offset = offset;
+    storage.version++;
+  }
+
   // ---- memory -----------------------------------------------------------------------
 
   /**

@@ -61,6 +61,33 @@ function grow(buf: Float64Array, need: number): Float64Array {
 }
 
 /**
+ * A multi-threaded product that may take over a call of `matmulKernel` (same arguments);
+ * it returns false to decline (too small, say), and the single-thread kernel runs.
+ */
+export type MatmulExecutor = (
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  out: Float32Array | Float64Array,
+  outOffset: number,
+) => boolean;
+
+// Set by parallel/ (which tensor/ must not import) when a worker pool serves matmuls.
+let executor: MatmulExecutor | null = null;
+
+/**
+ * Registers the executor that `matmulKernel` offers each large product to (null: none);
+ * returns the previous one so a caller can restore it.
+ */
+export function setMatmulExecutor(next: MatmulExecutor | null): MatmulExecutor | null {
+  const previous = executor;
+  executor = next;
+  return previous;
+}
+
+/**
  * Computes the product of an m x k and a k x n matrix with a blocked, register-tiled
  * kernel, accumulating in double precision.
  *
@@ -109,6 +136,7 @@ export function matmulKernel(
     direct(m, n, k, a, b, out, outOffset);
     return;
   }
+  if (executor !== null && executor(m, n, k, a, b, out, outOffset)) return;
   const simd = out instanceof Float32Array ? gemmModule() : null;
   if (simd !== null) gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset);
   else blockedKernel(m, n, k, a, b, out, outOffset);

@@ -1,0 +1,164 @@
+/**
+ * The parallel building blocks, each against its single-thread baseline:
+ *
+ * - barrier round trip: a no-op command through the control block (Atomics) against a
+ *   message to a worker and back (postMessage), one worker;
+ * - reduce-scatter of two 10M-float buffers (120 MB read and written): one worker
+ *   against two;
+ * - a sharded Adam step on 10M parameters: one worker against two;
+ * - matmul 1024 x 1024 x 1024: one thread against the main thread and one worker;
+ * - an MLP training step (784-256-128-10, batch 256, Adam): the main thread alone
+ *   against DataParallel on one and on two workers; samples/s is 256 / the time.
+ *
+ * Workers read modules from disk:
+ *
+ *   deno bench --allow-read bench/parallel_bench.ts
+ *
+ * Without read permission (plain `deno task bench`) the entries are skipped. Pools close
+ * themselves after 3 s without use, so the run ends when the benchmarks do.
+ */
+import { Adam, crossEntropy, manualSeed, rand, randint, randn, tensor, tidy } from "../mod.ts";
+import { DataParallel, ParallelMatmul, WorkerPool } from "../parallel/mod.ts";
+import { setMatmulExecutor } from "../tensor/cpu/matmul.ts";
+import { buildModel } from "../examples/lib/models.ts";
+import { ADAM, type BenchInit, REDUCE } from "./parallel_program.ts";
+
+const allowed = Deno.permissions.querySync({ name: "read" }).state === "granted";
+const ignore = !allowed;
+const LENGTH = 10_000_000;
+
+/** Something to close, created on first use and closed after 3 s idle (then re-created). */
+function lazy<T extends { close(): void }>(create: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return () => {
+    clearTimeout(timer);
+    value ??= create();
+    const current = value;
+    timer = setTimeout(() => {
+      value = null;
+      current.then((v) => v.close());
+    }, 3000);
+    return current;
+  };
+}
+
+const shared: BenchInit = {
+  buffers: new SharedArrayBuffer(allowed ? 8 * LENGTH : 0),
+  adam: new SharedArrayBuffer(allowed ? 8 * LENGTH : 0),
+  length: allowed ? LENGTH : 0,
+};
+if (allowed) new Float32Array(shared.buffers).fill(0.5);
+if (allowed) new Float32Array(shared.adam).fill(0.25);
+
+function benchPool(workers: number): () => Promise<WorkerPool> {
+  return lazy(async () => {
+    const pool = await WorkerPool.create({ workers });
+    await pool.load(new URL("./parallel_program.ts", import.meta.url), shared);
+    return pool;
+  });
+}
+const pools = [benchPool(1), benchPool(2)];
+
+Deno.bench(
+  { name: "Atomics round trip (1 worker)", group: "barrier", baseline: true, ignore },
+  async () => {
+    await (await pools[0]()).run(0);
+  },
+);
+
+Deno.bench({ name: "postMessage round trip (1 worker)", group: "barrier", ignore }, async () => {
+  await (await pools[0]()).call("echo", 1);
+});
+
+for (const workers of [1, 2]) {
+  Deno.bench({
+    name: `reduce-scatter 2 x 10M floats, ${workers} worker(s)`,
+    group: "reduce-scatter",
+    baseline: workers === 1,
+    ignore,
+  }, async () => {
+    await (await pools[workers - 1]()).run(REDUCE);
+  });
+}
+
+for (const workers of [1, 2]) {
+  Deno.bench({
+    name: `sharded Adam step, 10M params, ${workers} worker(s)`,
+    group: "adam",
+    baseline: workers === 1,
+    ignore,
+  }, async () => {
+    await (await pools[workers - 1]()).run(ADAM);
+  });
+}
+
+manualSeed(0);
+const a = randn([1024, 1024]), b = randn([1024, 1024]);
+const matmul = lazy(() => ParallelMatmul.create({ workers: 1 }));
+
+Deno.bench({ name: "matmul 1024, 1 thread", group: "matmul", baseline: true, ignore }, () => {
+  const saved = setMatmulExecutor(null);
+  tidy(() => a.matmul(b).realize());
+  setMatmulExecutor(saved);
+});
+
+Deno.bench(
+  { name: "matmul 1024, 2 threads (main + 1 worker)", group: "matmul", ignore },
+  async () => {
+    await matmul();
+    tidy(() => a.matmul(b).realize());
+  },
+);
+
+const BATCH = 256, SAMPLES = 4096;
+const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
+const MODEL = new URL("../examples/lib/models.ts", import.meta.url).href;
+let cursor = 0;
+function nextBatch(): Int32Array {
+  const idx = new Int32Array(BATCH);
+  for (let i = 0; i < BATCH; i++) idx[i] = (cursor + i) % SAMPLES;
+  cursor = (cursor + BATCH) % SAMPLES;
+  return idx;
+}
+
+const model = buildModel("mlp", [1, 28, 28], 10);
+const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+
+Deno.bench(
+  { name: "MLP step, batch 256, main thread", group: "mlp", baseline: true, ignore },
+  () => {
+    const idx = nextBatch();
+    tidy(() => {
+      const t = tensor(Array.from(idx), { dtype: "int32" });
+      const loss = crossEntropy(
+        model.forward(x.indexSelect(0, t).reshape([BATCH, 1, 28, 28])),
+        y.indexSelect(0, t),
+      );
+      optimizer.zeroGrad();
+      loss.backward();
+      optimizer.step();
+    });
+  },
+);
+
+for (const workers of [1, 2]) {
+  const dp = lazy(() =>
+    DataParallel.create({
+      workers,
+      model: { module: MODEL, export: "buildModel", args: ["mlp", [1, 28, 28], 10] },
+      optimizer: "adam",
+      x,
+      y,
+      inputShape: [1, 28, 28],
+      batchSize: BATCH,
+    })
+  );
+  Deno.bench({
+    name: `MLP step, batch 256, DataParallel ${workers} worker(s)`,
+    group: "mlp",
+    ignore,
+  }, async () => {
+    await (await dp()).step(nextBatch());
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * The worker program behind bench/parallel_bench.ts: a reduce-scatter over two shared
+ * buffers, a sharded Adam step over shared parameters, and an echo for message round trips.
+ */
+import { adamUpdate } from "../mod.ts";
+import { reduceRange, shardRange } from "../parallel/collectives.ts";
+import type { WorkerContext, WorkerProgram } from "../parallel/mod.ts";
+
+export const REDUCE = 1, ADAM = 2;
+
+export interface BenchInit {
+  /** Two buffers of `length` floats, back to back: what reduce-scatter sums. */
+  buffers: SharedArrayBuffer;
+  /** Parameters, then gradients, `length` floats each. */
+  adam: SharedArrayBuffer;
+  length: number;
+}
+
+export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
+  const n = init.length;
+  const buffers = [0, 1].map((r) => new Float32Array(init.buffers, 4 * n * r, n));
+  const [from, to] = shardRange(n, ctx.size, ctx.rank);
+  // ZeRO-1: each worker holds the moments of its shard only, and views that shard
+  const param = new Float32Array(init.adam, 4 * from, to - from);
+  const grad = new Float32Array(init.adam, 4 * (n + from), to - from);
+  const state = { m: new Float32Array(to - from), v: new Float32Array(to - from) };
+  let step = 0;
+  return {
+    run(command) {
+      if (command === REDUCE) {
+        // with one worker this is a plain single-thread sum of the two buffers
+        const [a, b] = shardRange(n, ctx.size, ctx.rank);
+        ctx.collectives.barrier();
+        reduceRange(buffers, undefined, buffers[ctx.rank % 2], a, b);
+      } else if (command === ADAM) {
+        adamUpdate(
+          param,
+          grad,
+          state,
+          {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weightDecay: 0,
+            amsgrad: false,
+            maximize: false,
+            step: ++step,
+          },
+          0,
+          to - from,
+        );
+      }
+    },
+    call(_name, payload) {
+      return payload;
+    },
+  };
+}

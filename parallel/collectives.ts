@@ -1,0 +1,220 @@
+/**
+ * Collectives over shared memory: every worker calls the same operation with the same
+ * buffers, one per rank (rank r writes only `buffers[r]`, everyone reads every buffer), and
+ * meets the others at the control block's barrier. Sums run over the ranks in rank order,
+ * in double, so a result is bit-identical from run to run for the same worker count.
+ * @module
+ */
+
+import type { FloatArray } from "../optim/update.ts";
+import { barrierWait } from "./control.ts";
+
+/**
+ * The operations data-parallel training needs, behind one interface so that another
+ * transport (processes, machines) can plug in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardRange } from "@adamant/core/parallel";
+ * // what reduceScatter leaves to rank 1 of 2 on 100 elements
+ * assert.deepEqual(shardRange(100, 2, 1), [64, 100]);
+ * ```
+ */
+export interface Collectives {
+  /** This worker's rank, 0 to size - 1. */
+  readonly rank: number;
+  /** The number of workers. */
+  readonly size: number;
+  /** Returns once every worker has called it. */
+  barrier(): void;
+  /**
+   * Sums shard `rank` (see `shardRange`) of every rank's buffer, each scaled by
+   * `weights[r]` when given, into the same shard of this rank's buffer.
+   *
+   * @returns The shard `[from, to)` that now holds the sum.
+   */
+  reduceScatter(buffers: readonly FloatArray[], weights?: readonly number[]): [number, number];
+  /** Leaves the (weighted) sum of all ranks' buffers in every rank's buffer. */
+  allReduce(buffers: readonly FloatArray[], weights?: readonly number[]): void;
+  /** Copies `buffers[root]` into every rank's buffer. */
+  broadcast(buffers: readonly FloatArray[], root: number): void;
+}
+
+// Shard boundaries fall on multiples of 16 elements (64 bytes for float32), so two workers
+// never write the same cache line.
+const ALIGN = 16;
+
+/**
+ * The part `[from, to)` of `length` elements that `rank` of `size` owns in a reduce-scatter:
+ * contiguous, in rank order, equal up to 16-element alignment (the last may be shorter,
+ * and a shard may be empty when `length` is small).
+ *
+ * @param length Elements to split.
+ * @param size Number of ranks.
+ * @param rank The rank asked about.
+ * @returns The rank's first element and one past its last.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardRange } from "@adamant/core/parallel";
+ * assert.deepEqual(shardRange(10, 2, 0), [0, 10]);
+ * assert.deepEqual(shardRange(10, 2, 1), [10, 10]);
+ * ```
+ */
+export function shardRange(length: number, size: number, rank: number): [number, number] {
+  const per = Math.ceil(length / size / ALIGN) * ALIGN;
+  return [Math.min(length, rank * per), Math.min(length, (rank + 1) * per)];
+}
+
+/**
+ * Sums `buffers[*][from..to)` (scaled by `weights`) into `out[from..to)`, adding the
+ * ranks in order in double and rounding once.
+ */
+export function reduceRange(
+  buffers: readonly FloatArray[],
+  weights: readonly number[] | undefined,
+  out: FloatArray,
+  from: number,
+  to: number,
+): void {
+  const n = buffers.length;
+  if (weights === undefined) {
+    if (n === 2) {
+      const a = buffers[0], b = buffers[1];
+      for (let i = from; i < to; i++) out[i] = a[i] + b[i];
+      return;
+    }
+    for (let i = from; i < to; i++) {
+      let s = buffers[0][i];
+      for (let r = 1; r < n; r++) s += buffers[r][i];
+      out[i] = s;
+    }
+    return;
+  }
+  if (n === 2) {
+    const a = buffers[0], b = buffers[1], wa = weights[0], wb = weights[1];
+    for (let i = from; i < to; i++) out[i] = wa * a[i] + wb * b[i];
+    return;
+  }
+  for (let i = from; i < to; i++) {
+    let s = weights[0] * buffers[0][i];
+    for (let r = 1; r < n; r++) s += weights[r] * buffers[r][i];
+    out[i] = s;
+  }
+}
+
+/**
+ * `Collectives` for workers of one pool, over its control block; used inside a worker
+ * program (see `WorkerContext`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createControl, SharedMemoryCollectives } from "@adamant/core/parallel";
+ * // one rank alone: every collective returns at once
+ * const c = new SharedMemoryCollectives(createControl(1), 0, 1, 1000);
+ * const buf = new Float32Array([1, 2]);
+ * c.allReduce([buf], [0.5]);
+ * assert.deepEqual([...buf], [0.5, 1]);
+ * ```
+ */
+export class SharedMemoryCollectives implements Collectives {
+  /** This worker's rank. */
+  readonly rank: number;
+  /** The number of workers. */
+  readonly size: number;
+  readonly #control: Int32Array;
+  readonly #timeoutMs: number;
+
+  /**
+   * Collectives for `rank` of `size` over `control`.
+   *
+   * @param control The pool's control block.
+   * @param rank This worker's rank.
+   * @param size The number of workers.
+   * @param timeoutMs How long a barrier waits before naming the missing workers.
+   */
+  constructor(control: Int32Array, rank: number, size: number, timeoutMs: number) {
+    this.#control = control;
+    this.rank = rank;
+    this.size = size;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Returns once every worker has called it. */
+  barrier(): void {
+    if (this.size > 1) barrierWait(this.#control, this.rank, this.size, this.#timeoutMs);
+  }
+
+  /**
+   * Sums shard `rank` of every buffer into this rank's buffer (after a barrier, so all
+   * inputs are written).
+   *
+   * @param buffers One buffer per rank, all of one length.
+   * @param weights A factor per rank (none: a plain sum).
+   * @returns The shard that now holds the sum.
+   */
+  reduceScatter(buffers: readonly FloatArray[], weights?: readonly number[]): [number, number] {
+    this.#check("reduceScatter", buffers, weights);
+    this.barrier();
+    const [from, to] = shardRange(buffers[0].length, this.size, this.rank);
+    reduceRange(buffers, weights, buffers[this.rank], from, to);
+    return [from, to];
+  }
+
+  /**
+   * Leaves the sum in every rank's buffer: a reduce-scatter, then each rank copies the
+   * other shards from their owners.
+   *
+   * @param buffers One buffer per rank, all of one length.
+   * @param weights A factor per rank (none: a plain sum).
+   */
+  allReduce(buffers: readonly FloatArray[], weights?: readonly number[]): void {
+    this.reduceScatter(buffers, weights);
+    this.barrier();
+    const own = buffers[this.rank];
+    for (let r = 0; r < this.size; r++) {
+      if (r === this.rank) continue;
+      const [from, to] = shardRange(own.length, this.size, r);
+      own.set(buffers[r].subarray(from, to), from);
+    }
+    this.barrier(); // nobody writes its buffer again before every copy is done
+  }
+
+  /**
+   * Copies the root's buffer into every other rank's.
+   *
+   * @param buffers One buffer per rank, all of one length.
+   * @param root The rank whose buffer is copied.
+   */
+  broadcast(buffers: readonly FloatArray[], root: number): void {
+    this.#check("broadcast", buffers);
+    if (!Number.isInteger(root) || root < 0 || root >= this.size) {
+      throw new RangeError(
+        `broadcast: root must be a rank from 0 to ${this.size - 1}, got ${root}`,
+      );
+    }
+    this.barrier();
+    if (this.rank !== root) buffers[this.rank].set(buffers[root]);
+    this.barrier();
+  }
+
+  #check(op: string, buffers: readonly FloatArray[], weights?: readonly number[]): void {
+    if (buffers.length !== this.size) {
+      throw new RangeError(
+        `${op}: needs one buffer per rank (${this.size}), got ${buffers.length}`,
+      );
+    }
+    if (buffers.some((b) => b.length !== buffers[0].length)) {
+      throw new RangeError(
+        `${op}: buffers differ in length (${buffers.map((b) => b.length).join(", ")})`,
+      );
+    }
+    if (weights !== undefined && weights.length !== this.size) {
+      throw new RangeError(
+        `${op}: needs one weight per rank (${this.size}), got ${weights.length}`,
+      );
+    }
+  }
+}

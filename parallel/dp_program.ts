@@ -1,0 +1,181 @@
+/**
+ * The worker side of `DataParallel`. Each step, worker k gathers its share of the global
+ * batch from the shared data set, runs forward and backward with its gradients landing
+ * in its slice of the gradient arena, then sums shard k of the gradients across workers
+ * (reduce-scatter), clips by the global norm if asked, and updates shard k of the shared
+ * parameters with an optimizer that holds only that shard's state (ZeRO-1).
+ * @module
+ */
+
+import type { Module } from "../nn/module.ts";
+import { crossEntropy } from "../nn/loss.ts";
+import type { Optimizer, OptimizerStateDict, StateValue } from "../optim/optimizer.ts";
+import { tidy } from "../tensor/scope.ts";
+import { Storage } from "../tensor/storage.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { SharedArena } from "./arena.ts";
+import { shardRange } from "./collectives.ts";
+import {
+  batchShare,
+  type DataParallelInit,
+  type ModuleSpec,
+  OPTIMIZERS,
+  STEP,
+  syncHyper,
+} from "./dp_protocol.ts";
+import type { WorkerContext, WorkerProgram } from "./program.ts";
+
+type LossFn = (output: Tensor, target: Tensor) => Tensor;
+
+/** Imports `spec.module` and returns its named export, which must be a function. */
+export async function importExport(op: string, spec: ModuleSpec): Promise<
+  (...args: unknown[]) => unknown
+> {
+  let module: Record<string, unknown>;
+  try {
+    module = await import(spec.module);
+  } catch (e) {
+    throw new Error(
+      `${op}: cannot import module ${spec.module}: ${e instanceof Error ? e.message : e}`,
+    );
+  }
+  const name = spec.export ?? "default";
+  const fn = module[name];
+  if (typeof fn !== "function") {
+    throw new TypeError(`${op}: module ${spec.module} has no exported function ${name}`);
+  }
+  return fn as (...args: unknown[]) => unknown;
+}
+
+function typed(dtype: string, buffer: SharedArrayBuffer): Float32Array | Float64Array | Int32Array {
+  return dtype === "int32"
+    ? new Int32Array(buffer)
+    : dtype === "float64"
+    ? new Float64Array(buffer)
+    : new Float32Array(buffer);
+}
+
+/** Gathers rows `indices[from..from+count)` of `source` (rows of `row` elements). */
+function gather(
+  source: Float32Array | Float64Array | Int32Array,
+  row: number,
+  indices: Int32Array,
+  from: number,
+  count: number,
+  shape: readonly number[],
+  dtype: "float32" | "float64" | "int32",
+): Tensor {
+  const out = Tensor.empty([count, ...shape], dtype);
+  const data = out.data;
+  for (let i = 0; i < count; i++) {
+    const s = indices[from + i] * row;
+    data.set(source.subarray(s, s + row), i * row);
+  }
+  return out;
+}
+
+/** Sets up worker `context.rank` of a data-parallel run. */
+export async function setup(
+  context: WorkerContext,
+  init: DataParallelInit,
+): Promise<WorkerProgram> {
+  const { rank, size, collectives } = context;
+  const build = await importExport("DataParallel model", init.model);
+  const model = build(...(init.model.args ?? [])) as Module;
+  const loss: LossFn = init.loss === null
+    ? (out, target) => crossEntropy(out, target)
+    : (await importExport("DataParallel loss", init.loss)) as LossFn;
+  const params = model.parameters();
+  const shapes = params.map((p) => p.shape.join("x")).join(", ");
+  const expected = init.shapes.map((s) => s.join("x")).join(", ");
+  if (shapes !== expected) {
+    throw new TypeError(
+      `DataParallel: the model built in worker ${rank} has parameters [${shapes}], the main ` +
+        `thread's [${expected}]; build it from its arguments alone`,
+    );
+  }
+  const arena = SharedArena.attach(init.params, params);
+  const length = arena.length;
+  const gradBuffers = Array.from(
+    { length: size },
+    (_, r) => new Float32Array(init.grads, 4 * length * r, length),
+  );
+  const grad = gradBuffers[rank];
+  arena.viewsOf(grad, params).forEach((g, i) => params[i].grad = g);
+
+  const [from, to] = shardRange(length, size, rank);
+  let optimizer: Optimizer | null = null;
+  if (to > from) {
+    const shard = new Tensor(new Storage(arena.data, false), [to - from], [1], from);
+    shard.requiresGrad = true;
+    shard.grad = new Tensor(new Storage(grad, false), [to - from], [1], from);
+    optimizer = new OPTIMIZERS[init.optimizer]([shard], init.options);
+  }
+  const x = typed(init.xDType, init.x), y = typed(init.yDType, init.y);
+  const xRow = init.inputShape.reduce((a, b) => a * b, 1);
+  const yRow = init.targetShape.reduce((a, b) => a * b, 1);
+  const indices = new Int32Array(init.indices);
+  const results = new Float64Array(init.results);
+  const hyper = new Float64Array(init.hyper);
+  const weights = new Array<number>(size).fill(0);
+
+  function step(): void {
+    const total = context.arg(0);
+    const [start, count] = batchShare(total, size, rank);
+    grad.fill(0);
+    results[rank] = count === 0 ? 0 : tidy(() => {
+      const input = gather(x, xRow, indices, start, count, init.inputShape, init.xDType);
+      const target = gather(y, yRow, indices, start, count, init.targetShape, init.yDType);
+      const l = loss(model.forward(input), target);
+      l.backward();
+      return l.item() * count;
+    });
+    for (let r = 0; r < size; r++) weights[r] = batchShare(total, size, r)[1] / total;
+    collectives.reduceScatter(gradBuffers, weights);
+    if (init.maxGradNorm !== null) clip(init.maxGradNorm);
+    if (optimizer !== null) {
+      syncHyper(init.hyperKeys, optimizer.paramGroups[0], hyper, true);
+      optimizer.step();
+    }
+  }
+
+  /** Scales shard `rank` of the gradient by the clip factor of the global 2-norm. */
+  function clip(maxNorm: number): void {
+    let sum = 0;
+    for (let i = from; i < to; i++) sum += grad[i] * grad[i];
+    results[size + rank] = sum;
+    collectives.barrier();
+    let all = 0;
+    for (let r = 0; r < size; r++) all += results[size + r];
+    const norm = Math.sqrt(all);
+    if (rank === 0) results[2 * size] = norm;
+    const coef = maxNorm / (norm + 1e-6);
+    if (!(coef >= 1)) { for (let i = from; i < to; i++) grad[i] *= coef; }
+  }
+
+  return {
+    run(command) {
+      if (command !== STEP) throw new RangeError(`DataParallel worker: unknown command ${command}`);
+      step();
+    },
+    call(name, payload) {
+      if (name === "stateDict") {
+        return { from, to, state: optimizer?.stateDict().state[0] ?? null };
+      }
+      if (name === "loadStateDict") {
+        const { state, group } = payload as {
+          state: Record<string, StateValue> | null;
+          group: Record<string, unknown>;
+        };
+        if (optimizer === null) return null;
+        const sd: OptimizerStateDict = {
+          state: state === null ? {} : { 0: state },
+          paramGroups: [{ ...group, params: [0] }],
+        };
+        optimizer.loadStateDict(sd);
+        return null;
+      }
+      throw new RangeError(`DataParallel worker: unknown call ${name}`);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * The script every pool worker runs. Messages set it up and load a program; then it
+ * waits on the control block for commands: a short blocking wait first (a command that
+ * follows closely wakes it in microseconds), then `Atomics.waitAsync`, so that messages
+ * still get through while it idles.
+ * @module
+ */
+
+import { parentPort } from "node:worker_threads";
+import { SharedMemoryCollectives } from "./collectives.ts";
+import {
+  ABORT,
+  AbortedError,
+  ARGS,
+  COMMAND,
+  Command,
+  DONE,
+  DONE_COUNT,
+  finishedCell,
+  GO,
+  markFailed,
+} from "./control.ts";
+import { errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
+import type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
+
+// How long a worker blocks waiting for the next command before it yields to its event loop.
+const SPIN_MS = 2;
+
+let context: WorkerContext | null = null;
+let program: WorkerProgram | null = null;
+
+const port = parentPort!;
+
+function post(message: FromWorker): void {
+  port.postMessage(message);
+}
+
+async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
+  let seen = 0;
+  for (;;) {
+    if (Atomics.load(control, ABORT) !== 0) return;
+    if (Atomics.load(control, GO) === seen) {
+      if (Atomics.wait(control, GO, seen, SPIN_MS) === "timed-out") {
+        const wait = Atomics.waitAsync(control, GO, seen);
+        if (wait.async) await wait.value;
+      }
+      continue;
+    }
+    seen = Atomics.load(control, GO);
+    const command = Atomics.load(control, COMMAND);
+    if (command === Command.exit) return;
+    try {
+      if (command !== Command.noop) {
+        if (program === null) throw new Error(`command ${command} arrived before any program`);
+        program.run(command);
+      }
+    } catch (e) {
+      const aborted = e instanceof AbortedError;
+      if (!aborted) markFailed(control, ctx.rank);
+      post({ type: "failed", error: errorInfo(e), aborted });
+      return;
+    }
+    Atomics.store(control, finishedCell(ctx.rank), seen);
+    if (Atomics.add(control, DONE_COUNT, 1) === ctx.size - 1) {
+      Atomics.store(control, DONE_COUNT, 0);
+      Atomics.add(control, DONE, 1);
+      Atomics.notify(control, DONE);
+    }
+  }
+}
+
+async function handle(message: ToWorker): Promise<void> {
+  if (message.type === "init") {
+    const c = message.control;
+    context = {
+      rank: message.rank,
+      size: message.size,
+      timeoutMs: message.timeoutMs,
+      collectives: new SharedMemoryCollectives(c, message.rank, message.size, message.timeoutMs),
+      arg: (i: number) => Atomics.load(c, ARGS + i),
+    };
+    post({ type: "ready" });
+    loop(context, c).catch((e) => post({ type: "failed", error: errorInfo(e), aborted: false }));
+    return;
+  }
+  try {
+    if (context === null) throw new Error(`message ${message.type} arrived before init`);
+    if (message.type === "load") {
+      const module = await import(message.url);
+      const setup = module.setup as ProgramSetup | undefined;
+      if (typeof setup !== "function") {
+        throw new TypeError(`${message.url} does not export a setup(context, init) function`);
+      }
+      program = await setup(context, message.init);
+      post({ type: "reply", id: message.id, ok: true, value: null });
+    } else {
+      if (program?.call === undefined) {
+        throw new Error(`call ${message.name}: the loaded program takes no calls`);
+      }
+      const value = await program.call(message.name, message.payload);
+      post({ type: "reply", id: message.id, ok: true, value });
+    }
+  } catch (e) {
+    post({ type: "reply", id: message.id, ok: false, error: errorInfo(e) });
+  }
+}
+
+port.on("message", (message: ToWorker) => {
+  handle(message);
+});

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { manualSeed, randn } from "../../mod.ts";
+import { ParallelMatmul } from "../../parallel/mod.ts";
+
+Deno.test("ParallelMatmul gives the single-thread result on every shape and stride", async () => {
+  manualSeed(1);
+  const cases = [
+    [randn([37, 19]), randn([19, 23])], // ragged row blocks
+    [randn([19, 64]).T, randn([40, 19]).T], // transposed operands
+    [randn([3, 16, 8]), randn([8, 12])], // batched: one product per batch entry
+    [randn([64, 64]), randn([64, 64])],
+  ];
+  const expected = cases.map(([a, b]) => a.matmul(b).toArray());
+  await using pm = await ParallelMatmul.create({ workers: 2, threshold: 1 });
+  assert.equal(pm.threads, 3);
+  cases.forEach(([a, b], i) => assert.deepEqual(a.matmul(b).toArray(), expected[i], `case ${i}`));
+  assert.equal(pm.products, 6);
+  // gradients flow through the same kernel
+  const w = randn([48, 40], { requiresGrad: true });
+  w.matmul(randn([40, 30])).sum().backward();
+  assert.equal(w.grad!.shape.join(), "48,40");
+});
+
+Deno.test("ParallelMatmul leaves small and float64 products on one thread", async () => {
+  manualSeed(2);
+  await using pm = await ParallelMatmul.create({ workers: 1, threshold: 64 * 64 * 64 });
+  randn([16, 16]).matmul(randn([16, 16]));
+  randn([64, 64], { dtype: "float64" }).matmul(randn([64, 64], { dtype: "float64" }));
+  assert.equal(pm.products, 0);
+  randn([64, 64]).matmul(randn([64, 64]));
+  assert.equal(pm.products, 1);
+  pm.close();
+  randn([64, 64]).matmul(randn([64, 64])); // unregistered: back on one thread
+  assert.equal(pm.products, 1);
+});
+
+Deno.test("ParallelMatmul rejects bad options", async () => {
+  await assert.rejects(
+    () => ParallelMatmul.create({ threshold: 0 }),
+    RangeError,
+    "ParallelMatmul: threshold must be a number >= 1, got 0",
+  );
+  await assert.rejects(
+    () => ParallelMatmul.create({ workers: 0 }),
+    RangeError,
+    "WorkerPool: workers must be a positive integer, got 0",
+  );
+});

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { WorkerError, WorkerPool } from "../../parallel/mod.ts";
+import {
+  ALL_REDUCE,
+  BROADCAST,
+  REDUCE_SCATTER,
+  SLEEP,
+  SLOW_BARRIER,
+  THROW,
+} from "./programs/collective_program.ts";
+
+const PROGRAM = new URL("./programs/collective_program.ts", import.meta.url);
+
+/** A pool of `workers` running the collective test program over `length` floats per rank. */
+async function collectivePool(workers: number, length: number, timeoutMs = 10_000) {
+  const buffers = new SharedArrayBuffer(4 * workers * length);
+  const pool = await WorkerPool.create({ workers, timeoutMs });
+  await pool.load(PROGRAM, { buffers, length });
+  const all = new Float32Array(buffers);
+  const rank = (r: number) => all.subarray(r * length, (r + 1) * length);
+  return { pool, all, rank };
+}
+
+Deno.test("WorkerPool runs no-op round trips and answers calls by rank", async () => {
+  await using pool = await WorkerPool.create({ workers: 2 });
+  for (let i = 0; i < 50; i++) await pool.run(0);
+  await pool.load(PROGRAM, { buffers: new SharedArrayBuffer(8), length: 1 });
+  const replies = await pool.call("echo", ["a", "b"], true);
+  assert.deepEqual(replies, [{ rank: 0, payload: "a" }, { rank: 1, payload: "b" }]);
+});
+
+Deno.test("reduceScatter leaves each rank the weighted sum of its shard, in rank order", async () => {
+  const length = 100;
+  const { pool, all, rank } = await collectivePool(3, length);
+  try {
+    for (let i = 0; i < all.length; i++) all[i] = Math.sin(i) * 10;
+    const before = all.slice();
+    await pool.run(REDUCE_SCATTER);
+    // the program weights rank r by 1 / (r + 1); shards are 48, 48 and 4 elements wide
+    const shards = [[0, 48], [48, 96], [96, 100]];
+    shards.forEach(([from, to], r) => {
+      for (let i = from; i < to; i++) {
+        let s = 0;
+        for (let q = 0; q < 3; q++) s += before[q * length + i] / (q + 1);
+        assert.equal(rank(r)[i], Math.fround(s), `rank ${r} element ${i}`);
+      }
+    });
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("allReduce and broadcast leave every rank the same buffer", async () => {
+  const length = 37;
+  const { pool, all, rank } = await collectivePool(2, length);
+  try {
+    for (let i = 0; i < all.length; i++) all[i] = i * 0.25;
+    await pool.run(ALL_REDUCE);
+    for (let i = 0; i < length; i++) {
+      assert.equal(rank(0)[i], i * 0.25 + (i + length) * 0.25);
+      assert.equal(rank(1)[i], rank(0)[i]);
+    }
+    rank(1).fill(7);
+    await pool.run(BROADCAST, [1]);
+    assert.deepEqual([...rank(0)], new Array(length).fill(7));
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a worker that throws fails the command with its error and stack", async () => {
+  const { pool } = await collectivePool(2, 4);
+  await assert.rejects(
+    () => pool.run(THROW, [1]),
+    (e: unknown) => {
+      assert(e instanceof WorkerError);
+      assert.equal(e.rank, 1);
+      assert.match(e.message, /worker 1 failed: RangeError: rank 1 throws on purpose/);
+      assert.match(e.message, /collective_program\.ts/); // the stack
+      return true;
+    },
+  );
+  assert(pool.closed);
+  await assert.rejects(() => pool.run(0), WorkerError);
+});
+
+Deno.test("a barrier timeout names the worker that did not arrive", async () => {
+  const { pool } = await collectivePool(2, 4, 200);
+  await assert.rejects(
+    () => pool.run(SLOW_BARRIER, [1, 2000]),
+    (e: unknown) => {
+      assert(e instanceof WorkerError);
+      assert.match(
+        e.message,
+        /barrier: timed out after 200 ms at worker 0: worker 1 did not arrive/,
+      );
+      return true;
+    },
+  );
+  assert(pool.closed);
+});
+
+Deno.test("the main thread's event loop runs while the workers work", async () => {
+  const { pool } = await collectivePool(2, 4);
+  try {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    await pool.run(SLEEP, [-1, 300]);
+    clearInterval(timer);
+    assert(ticks >= 5, `only ${ticks} timer ticks during a 300 ms command`);
+    await assert.rejects(
+      async () => {
+        const first = pool.run(SLEEP, [-1, 50]);
+        try {
+          await pool.run(0);
+        } finally {
+          await first;
+        }
+      },
+      Error,
+      "WorkerPool.run: a command is still running; await it first",
+    );
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a worker that never finishes times out the command, named", async () => {
+  const { pool } = await collectivePool(2, 4, 100);
+  await assert.rejects(
+    () => pool.run(SLEEP, [1, 3000]),
+    Error,
+    "WorkerPool: command 6 timed out after 100 ms: worker 1 did not finish",
+  );
+  assert(pool.closed);
+});
+
+Deno.test("WorkerPool rejects bad options and misuse clearly", async () => {
+  await assert.rejects(
+    () => WorkerPool.create({ workers: 0 }),
+    RangeError,
+    "WorkerPool: workers must be a positive integer, got 0",
+  );
+  await assert.rejects(
+    () => WorkerPool.create({ timeoutMs: -1 }),
+    RangeError,
+    "WorkerPool: timeoutMs must be a positive number, got -1",
+  );
+  const pool = await WorkerPool.create({ workers: 1 });
+  await assert.rejects(
+    () => pool.load(new URL("./programs/missing.ts", import.meta.url)),
+    (e: unknown) => e instanceof WorkerError && /missing\.ts/.test(e.message),
+  );
+  await assert.rejects(
+    () => pool.run(1),
+    /worker 0 failed: Error: command 1 arrived before any program/,
+  );
+  assert(pool.closed);
+  await assert.rejects(() => pool.run(0), /command 1 arrived before any program/);
+  pool.close();
+});
