@@ -8,7 +8,8 @@ import { noGrad } from "../../autograd/grad_mode.ts";
 import { unaryKernel } from "../cpu/elementwise.ts";
 import { contiguousStrides, fmt, normalizeAxis, type Shape, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { full } from "./elementwise.ts";
+import { full, gpuOperand } from "./elementwise.ts";
+import { elementwise } from "../webgpu/elementwise.ts";
 import { record } from "./record.ts";
 
 function viewOf(x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
@@ -17,8 +18,10 @@ function viewOf(x: Tensor, shape: Shape, strides: readonly number[], offset: num
 
 /** A contiguous copy of `x`. */
 export function clone(x: Tensor): Tensor {
-  const out = Tensor.empty(x.shape, x.dtype);
-  unaryKernel("x", x.shape, x, out, x.isContiguous);
+  const out = Tensor.empty(x.shape, x.dtype, x.device, "clone");
+  if (x.device === "gpu") {
+    elementwise("clone", "x", x.shape, x.dtype, gpuOperand(out), [gpuOperand(x)]);
+  } else unaryKernel("x", x.shape, x, out, x.isContiguous);
   return record(out, "clone", [x], [], (g) => [g]);
 }
 
