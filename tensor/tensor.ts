@@ -177,7 +177,7 @@ export class Tensor {
   #notOnCpu(op: string): never {
     throw new TypeError(
       `${op}: the tensor ${fmt(this.shape)} is on the gpu, where reads are asynchronous; ` +
-        'use `await t.read()` (or move it with .to("cpu") after awaiting)',
+        "use `await t.read()` (or `await t.cpu()` for a CPU tensor)",
     );
   }
 

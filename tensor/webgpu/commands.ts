@@ -22,6 +22,8 @@ let params: GPUBuffer | null = null;
 let paramWords: Uint32Array | null = null;
 let paramUsed = 0;
 let recorded = 0;
+/** Releases of kernels' scratch buffers, due once their batch is submitted. */
+let releases: (() => void)[] = [];
 /** Error scopes popped but not yet checked: each resolves to a message or null. */
 let scopes: Promise<string | null>[] = [];
 
@@ -44,14 +46,18 @@ function withScope(device: GPUDevice, kernel: string, encode: () => void): void 
 
 /**
  * Records `encode` (a kernel module's function that encodes passes into the given
- * encoder) as the kernel named `kernel`, with its errors caught and named.
+ * encoder) as the kernel named `kernel`, with its errors caught and named. What it
+ * returns (a release of its scratch buffers) runs once the batch is submitted.
  */
 export function encodeKernel(
   kernel: string,
-  encode: (device: GPUDevice, encoder: GPUCommandEncoder) => void,
+  encode: (device: GPUDevice, encoder: GPUCommandEncoder) => (() => void) | void,
 ): void {
   const device = gpuDevice(kernel);
-  withScope(device, kernel, () => encode(device, currentEncoder(device)));
+  withScope(device, kernel, () => {
+    const release = encode(device, currentEncoder(device));
+    if (release) releases.push(release);
+  });
 }
 
 /** A binding: a whole buffer or its first `size` bytes. */
@@ -120,6 +126,8 @@ export function flush(): void {
   }
   const commands = (encoder ?? device.createCommandEncoder()).finish();
   device.queue.submit([commands]);
+  for (const release of releases) release();
+  releases = [];
   // destroy waits for the submitted work that uses it
   params?.destroy();
   params = null;
