@@ -281,6 +281,14 @@ function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: nu
     throw new RangeError(`${op}: option ignoreIndex must be an integer, got ${ignoreIndex}`);
   }
   const classes = input.shape[classDim];
+  if (target.device === "gpu") {
+    // a GPU target is not read back: an index out of range gathers NaN into the loss
+    const counted = target.ne(ignoreIndex);
+    const safe = counted.mul(target);
+    const valid = counted.to(input.dtype);
+    counted.dispose();
+    return { safe, valid, classDim };
+  }
   const data = target.toArray();
   const safe = new Int32Array(data.length), valid = new Float64Array(data.length);
   for (let i = 0; i < data.length; i++) {

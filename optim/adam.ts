@@ -14,7 +14,8 @@ import {
   withDefaults,
   zerosLikeArray,
 } from "./optimizer.ts";
-import { adamUpdate, type FloatArray } from "./update.ts";
+import { adamUpdate, adamwUpdate, type FloatArray } from "./update.ts";
+import { adamStepOnGpu, type GpuAdamState } from "./adam_gpu.ts";
 
 /**
  * Options of `Adam` and `AdamW` (every one has a default).
@@ -153,6 +154,8 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
 
   /** The pure update function applied to each parameter (AdamW swaps in its own). */
   protected readonly rule: typeof adamUpdate = adamUpdate;
+  /** Moments of GPU parameters, kept on the GPU. */
+  readonly #gpuState = new WeakMap<Tensor, GpuAdamState>();
 
   /** Throws for an invalid option, naming it and its value. */
   protected override validate(options: AdamOptions): void {
@@ -162,6 +165,28 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
   /** The parameter's state before its first update. */
   protected override initState(param: Tensor, group: ParamGroup<AdamOptions>): AdamParamState {
     return adamInitState(() => this.zerosFor(param), group.amsgrad);
+  }
+
+  /** Updates a GPU parameter with the same formula, its moments staying on the GPU. */
+  protected override updateOnDevice(
+    param: Tensor,
+    grad: Tensor,
+    state: AdamParamState,
+    group: ParamGroup<AdamOptions>,
+  ): void {
+    let moments = this.#gpuState.get(param);
+    if (moments === undefined) this.#gpuState.set(param, moments = {});
+    state.step += 1;
+    adamStepOnGpu(param, grad, moments, {
+      lr: group.lr,
+      beta1: group.betas[0],
+      beta2: group.betas[1],
+      eps: group.eps,
+      weightDecay: group.weightDecay,
+      amsgrad: group.amsgrad,
+      maximize: group.maximize,
+      step: state.step,
+    }, this.rule === adamwUpdate);
   }
 
   /** Updates one parameter with the pure update function. */

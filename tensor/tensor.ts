@@ -59,8 +59,7 @@ export class Tensor {
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
-  /** Where the data lives: `"cpu"` or `"gpu"`. */
-  readonly device: Device;
+  #device: Device;
   /** The accumulated gradient, once backward has reached this tensor. */
   grad: Tensor | null = null;
   /** The op that produced this tensor when it was recorded for autograd (null: a leaf). */
@@ -89,7 +88,7 @@ export class Tensor {
     this.offset = offset;
     this.size = sizeOf(shape);
     if (source instanceof Pending) {
-      this.device = "cpu";
+      this.#device = "cpu";
       this.#storage = null;
       this.#pending = source.expr;
       this.dtype = source.dtype;
@@ -99,7 +98,7 @@ export class Tensor {
       }
     } else {
       this.#storage = source;
-      this.device = source.gpu === null ? "cpu" : "gpu";
+      this.#device = source.gpu === null ? "cpu" : "gpu";
       source.refs++;
       const array = source.data;
       this.dtype = array instanceof Float32Array
@@ -109,6 +108,33 @@ export class Tensor {
         : "float64";
     }
     track(this);
+  }
+
+  /** Where the data lives: `"cpu"` or `"gpu"`. */
+  get device(): Device {
+    return this.#device;
+  }
+
+  /**
+   * Points this tensor at `source`'s data, keeping its identity, shape and autograd
+   * fields: how `Module.to` moves parameters and buffers between devices. `source` must
+   * have this shape and dtype; it stays usable (it shares the storage).
+   */
+  adoptStorage(source: Tensor): void {
+    if (source.shape.join() !== this.shape.join() || source.dtype !== this.dtype) {
+      throw new TypeError(
+        `adoptStorage: source ${fmt(source.shape)} ${source.dtype} does not match ` +
+          `${fmt(this.shape)} ${this.dtype}`,
+      );
+    }
+    const storage = source.storage;
+    storage.refs++;
+    this.dispose();
+    this.#storage = storage;
+    this.#device = source.device;
+    const self = this as { strides: readonly number[]; offset: number };
+    self.strides = source.strides;
+    self.offset = source.offset;
   }
 
   /** The fused expression of a tensor not computed yet, or null. */
