@@ -21,6 +21,9 @@ import {
 import { Tensor } from "../tensor.ts";
 import { acquire, release } from "../pool.ts";
 import { record } from "./record.ts";
+import { tidy } from "../scope.ts";
+import { gpuOperand } from "./elementwise.ts";
+import { type LoopFold, reduceLoop } from "../webgpu/reduce_loop.ts";
 
 const SUM: Reducer = { init: 0, fold: "acc + x" };
 const MAX: Reducer = { init: -Infinity, fold: "(x > acc || x !== x) ? x : acc" };
@@ -34,6 +37,12 @@ function isSuffix(axes: readonly number[], ndim: number): boolean {
 /** Runs a reduction kernel over `axes`, returning the keep-dim result. */
 function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Tensor {
   const keepShape = reducedShape(x.shape, axes, true);
+  if (x.device === "gpu") {
+    const fold: LoopFold = reducer === SUM ? "sum" : reducer === MAX ? "max" : "min";
+    const out = Tensor.empty(keepShape, x.dtype, "gpu", fold);
+    reduceLoop(fold, gpuOperand(x), x.shape, axes, out.buffer);
+    return out;
+  }
   const out = Tensor.empty(keepShape, x.dtype);
   if (x.isContiguous && isSuffix(axes, x.ndim)) {
     const cols = sizeOf(axes.map((a) => x.shape[a]));
@@ -118,6 +127,12 @@ export function argExtreme(
   if (n === 0) {
     throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
   }
+  if (x.device === "gpu") {
+    const out = Tensor.empty(reducedShape(x.shape, [a], keepDim), "int32", "gpu", name);
+    const x1 = x.ndim === 0 ? x.reshape([1]) : x;
+    reduceLoop(name, gpuOperand(x1), x1.shape, [a], out.buffer);
+    return out;
+  }
   const order = x.shape.map((_, i) => i).filter((i) => i !== a);
   const moved = x.ndim === 0 ? x.reshape([1]) : x.permute([...order, a]).contiguous();
   const data = moved.data, rows = moved.size / n;
@@ -197,11 +212,15 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
     perm[x.ndim - 1] = a;
     return softmax(x.permute(perm), -1, log).permute(perm);
   }
-  const src = x.contiguous();
-  const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
-  const out = Tensor.empty(x.shape, x.dtype);
-  softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
-  if (src !== x) src.dispose();
+  let out: Tensor;
+  if (x.device === "gpu") out = softmaxOnGpu(x, log);
+  else {
+    const src = x.contiguous();
+    const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+    out = Tensor.empty(x.shape, x.dtype);
+    softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
+    if (src !== x) src.dispose();
+  }
   return record(
     out,
     name,
@@ -209,6 +228,20 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
     [out],
     (g) =>
       log ? [g.sub(out.exp().mul(g.sum(-1, true)))] : [out.mul(g.sub(g.mul(out).sum(-1, true)))],
+  );
+}
+
+/** Softmax or log-softmax over the last axis of a GPU tensor, shifted by the row maximum. */
+function softmaxOnGpu(x: Tensor, log: boolean): Tensor {
+  return noGrad(() =>
+    tidy(() => {
+      const x1 = x.ndim === 0 ? x.reshape([1]) : x;
+      const shifted = x1.sub(x1.max(-1, true));
+      const e = shifted.exp();
+      const total = e.sum(-1, true);
+      const out = log ? shifted.sub(total.log()) : e.div(total);
+      return x.ndim === 0 ? out.reshape([]) : out;
+    })
   );
 }
 

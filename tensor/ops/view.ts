@@ -182,7 +182,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
  * gradient of a slicing op. Its own gradient is that view again.
  */
 function embed(g: Tensor, shape: Shape, select: (t: Tensor) => Tensor): Tensor {
-  const out = full(shape, 0, g.dtype);
+  const out = full(shape, 0, g.dtype, g.device);
   noGrad(() => {
     const part = select(out);
     part.copyInPlace(g);
