@@ -1,0 +1,385 @@
+/**
+ * Batched float32 matrix multiply in WGSL: `C[z] = A[z] @ B[z]` for every batch index z.
+ *
+ * Each workgroup of 16 x 16 threads computes one (16·rows) x (16·cols) tile of C; each
+ * thread holds rows x cols accumulators in registers (register blocking), as vec4s so the
+ * inner loop is one workgroup-memory vec4 load per four rows or columns and rows·cols
+ * multiply-adds. A and B pass through workgroup memory in slabs `depth` deep, double
+ * buffered: while the threads multiply slab t, they already hold slab t+1 in registers
+ * and store it into the other buffer, so one barrier per slab suffices and the global
+ * loads overlap the arithmetic. The WGSL is generated fully unrolled (no runtime-indexed
+ * local arrays, which would spill to local memory).
+ *
+ * Operands are read through an element offset and row, column and batch strides, so
+ * transposed views (A^T @ G, G @ B^T in matmul's backward) and broadcast batches (stride 0)
+ * need no copy. Global loads stay coalesced for either layout: the pipeline key records,
+ * per operand, whether its consecutive elements run along k or along rows/columns, and
+ * the threads walk that direction. Sizes need not be multiples of the tile: slabs are
+ * zero-filled past the edges and stores are masked.
+ *
+ * @module
+ */
+
+import { pipeline } from "./pipelines.ts";
+import { checkBindable, checkU32, type Release, Scratch } from "./scratch.ts";
+
+/** One operand of `matmul`: where element (i, j) of batch z lives in its buffer. */
+export interface MatmulOperand {
+  /** Element index of (0, 0) of the first batch. */
+  offset: number;
+  /** Elements between consecutive rows. */
+  rowStride: number;
+  /** Elements between consecutive columns. */
+  colStride: number;
+  /** Elements between consecutive indices of each batch dimension; 0 broadcasts. */
+  batchStrides?: readonly number[];
+}
+
+/**
+ * The work split of `matmul`: each thread computes `rows` x `cols` outputs, a workgroup
+ * (16 x 16 threads) a 16·rows x 16·cols tile, and the k loop steps `depth` at a time.
+ */
+export interface MatmulTile {
+  /** Output rows per thread. */
+  rows: 4 | 8;
+  /** Output columns per thread. */
+  cols: 4 | 8;
+  /** Depth of the slabs of A and B staged in workgroup memory. */
+  depth: 8 | 16 | 32;
+}
+
+/** Sizes and layouts of one batched product `C[z] = A[z] @ B[z]`. */
+export interface MatmulParams {
+  /** Rows of A and C. */
+  m: number;
+  /** Columns of B and C. */
+  n: number;
+  /** Columns of A, rows of B; 0 gives zeros. */
+  k: number;
+  /** Shape of the batch dimensions of C (none: one product). */
+  batch?: readonly number[];
+  /** Layout of the m x k operand A. */
+  a: MatmulOperand;
+  /** Layout of the k x n operand B. */
+  b: MatmulOperand;
+  /** Element index of C's first element; C is contiguous `[...batch, m, n]`. */
+  outOffset?: number;
+  /** The work split; chosen from the sizes and the device's limits when omitted. */
+  tile?: MatmulTile;
+}
+
+const THREADS = 16; // per side of the workgroup
+const MAX_BATCH_DIMS = 4;
+
+/** The tile `matmul` uses for these sizes when none is given. */
+export function chooseTile(device: GPUDevice, m: number, n: number, batch: number): MatmulTile {
+  const big = Math.ceil(m / 128) * Math.ceil(n / 128) * batch >= 48;
+  const tile: MatmulTile = big ? { rows: 8, cols: 8, depth: 8 } : { rows: 4, cols: 4, depth: 16 };
+  if (big && sharedBytes({ ...tile, depth: 16 }) <= device.limits.maxComputeWorkgroupStorageSize) {
+    tile.depth = 16;
+  }
+  return tile;
+}
+
+function sharedBytes(t: MatmulTile): number {
+  return 2 * t.depth * THREADS * (t.rows + t.cols) * 4;
+}
+
+/** Batch dimensions after dropping size-1 ones and merging those both operands walk alike. */
+function mergeBatch(
+  shape: readonly number[],
+  sa: readonly number[],
+  sb: readonly number[],
+): { shape: number[]; sa: number[]; sb: number[] } {
+  const out = { shape: [] as number[], sa: [] as number[], sb: [] as number[] };
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = out.shape.length - 1;
+    if (
+      last >= 0 && out.sa[last] === sa[d] * shape[d] && out.sb[last] === sb[d] * shape[d]
+    ) {
+      out.shape[last] *= shape[d];
+      out.sa[last] = sa[d];
+      out.sb[last] = sb[d];
+    } else {
+      out.shape.push(shape[d]);
+      out.sa.push(sa[d]);
+      out.sb.push(sb[d]);
+    }
+  }
+  return out;
+}
+
+/**
+ * Encodes `C[z] = A[z] @ B[z]` (float32) for every batch index z into `encoder`.
+ *
+ * @param device The device that owns the buffers.
+ * @param encoder Receives the compute passes; nothing is submitted.
+ * @param a Storage buffer holding A.
+ * @param b Storage buffer holding B.
+ * @param out Storage buffer receiving C, contiguous `[...batch, m, n]` from `outOffset`.
+ * @param params Sizes, operand layouts and optionally the tile.
+ * @returns Destroys this call's uniform buffers; call it after submitting `encoder`.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { matmul } from "./matmul.ts";
+ * const adapter = await navigator.gpu?.requestAdapter();
+ * if (adapter) {
+ *   const device = await adapter.requestDevice();
+ *   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+ *   const buf = (data: number[]) => {
+ *     const b = device.createBuffer({ size: 16, usage });
+ *     device.queue.writeBuffer(b, 0, new Float32Array(data));
+ *     return b;
+ *   };
+ *   const a = buf([1, 2, 3, 4]), b = buf([5, 6, 7, 8]), c = buf([0, 0, 0, 0]);
+ *   const read = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+ *   const encoder = device.createCommandEncoder();
+ *   const release = matmul(device, encoder, a, b, c, {
+ *     m: 2, n: 2, k: 2,
+ *     a: { offset: 0, rowStride: 2, colStride: 1 },
+ *     b: { offset: 0, rowStride: 2, colStride: 1 },
+ *   });
+ *   encoder.copyBufferToBuffer(c, 0, read, 0, 16);
+ *   device.queue.submit([encoder.finish()]);
+ *   release();
+ *   await read.mapAsync(GPUMapMode.READ);
+ *   assert.deepEqual([...new Float32Array(read.getMappedRange())], [19, 22, 43, 50]);
+ * }
+ * ```
+ */
+export function matmul(
+  device: GPUDevice,
+  encoder: GPUCommandEncoder,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  out: GPUBuffer,
+  params: MatmulParams,
+): Release {
+  const { m, n, k } = params;
+  const batchShape = params.batch ?? [];
+  const scratch = new Scratch(device, "matmul");
+  for (const [name, v] of [["m", m], ["n", n], ["k", k]] as const) checkU32("matmul", name, v);
+  checkBindable(device, "matmul", { a, b, out });
+  const strides = (op: MatmulOperand, name: string): readonly number[] => {
+    const s = op.batchStrides ?? batchShape.map(() => 0);
+    if (s.length !== batchShape.length) {
+      throw new RangeError(
+        `matmul: ${name}.batchStrides has ${s.length} entries, batch has ${batchShape.length}`,
+      );
+    }
+    for (
+      const [field, v] of [["offset", op.offset], ["rowStride", op.rowStride], [
+        "colStride",
+        op.colStride,
+      ]] as const
+    ) checkU32("matmul", `${name}.${field}`, v);
+    s.forEach((v, i) => checkU32("matmul", `${name}.batchStrides[${i}]`, v));
+    return s;
+  };
+  const merged = mergeBatch(batchShape, strides(params.a, "a"), strides(params.b, "b"));
+  if (merged.shape.length > MAX_BATCH_DIMS) {
+    throw new RangeError(
+      `matmul: at most ${MAX_BATCH_DIMS} batch dimensions that cannot be merged, ` +
+        `got batch [${batchShape.join(", ")}]`,
+    );
+  }
+  const count = merged.shape.reduce((x, y) => x * y, 1);
+  if (m === 0 || n === 0 || count === 0) return scratch.release();
+  const tile = params.tile ?? chooseTile(device, m, n, count);
+  if ((THREADS * Math.min(tile.rows, tile.cols) * tile.depth) % 1024 !== 0) {
+    throw new RangeError(
+      `matmul: tile ${tile.rows}x${tile.cols}x${tile.depth} leaves threads a partial group of ` +
+        "4 staged elements; use depth 16 or more with 4 rows or columns per thread",
+    );
+  }
+  const bytes = sharedBytes(tile);
+  if (bytes > device.limits.maxComputeWorkgroupStorageSize) {
+    throw new RangeError(
+      `matmul: tile ${tile.rows}x${tile.cols}x${tile.depth} needs ${bytes} bytes of ` +
+        `workgroup memory, over this device's ${device.limits.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  const pad = MAX_BATCH_DIMS - merged.shape.length;
+  const shape4 = [...Array(pad).fill(1), ...merged.shape];
+  const sa4 = [...Array(pad).fill(0), ...merged.sa];
+  const sb4 = [...Array(pad).fill(0), ...merged.sb];
+  // the coalesced direction of each operand: along k when its columns (A) / rows (B) are
+  // the closer elements
+  const aAlongK = params.a.colStride <= params.a.rowStride;
+  const bAlongK = params.b.rowStride < params.b.colStride;
+  const key = `matmul|f32|${tile.rows}x${tile.cols}x${tile.depth}|a${aAlongK ? "k" : "m"}|b${
+    bAlongK ? "k" : "n"
+  }`;
+  const pipe = pipeline(device, key, () => matmulSource(tile, aAlongK, bAlongK));
+  const bm = THREADS * tile.rows, bn = THREADS * tile.cols;
+  const groupsX = Math.ceil(n / bn), groupsY = Math.ceil(m / bm);
+  if (groupsY > 65535) throw new RangeError(`matmul: m = ${m} needs over 65535 row tiles`);
+  const limit = device.limits.maxComputeWorkgroupsPerDimension;
+  for (let zBase = 0; zBase < count; zBase += limit) {
+    const uniforms = scratch.uniform([
+      m,
+      n,
+      k,
+      Math.ceil(k / tile.depth),
+      params.a.offset,
+      params.a.rowStride,
+      params.a.colStride,
+      zBase,
+      params.b.offset,
+      params.b.rowStride,
+      params.b.colStride,
+      params.outOffset ?? 0,
+      ...shape4,
+      ...sa4,
+      ...sb4,
+    ]);
+    const groups = [groupsX, groupsY, Math.min(limit, count - zBase)] as const;
+    scratch.pass(encoder, pipe, [uniforms, a, b, out], groups);
+  }
+  return scratch.release();
+}
+
+const LANES = ["x", "y", "z", "w"];
+
+/** WGSL of one tile configuration; exported for tests that inspect the generated code. */
+export function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): string {
+  const { rows: tm, cols: tn, depth: bk } = tile;
+  const bm = THREADS * tm, bn = THREADS * tn;
+  const loadsA = (bm * bk) / (THREADS * THREADS); // elements each thread stages per slab
+  const loadsB = (bn * bk) / (THREADS * THREADS);
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+
+  // staging of one operand: `len` is its tile extent (bm or bn), `alongK` its layout;
+  // each thread moves groups of 4 consecutive-in-memory elements
+  const stage = (name: "A" | "B", len: number, loads: number, alongK: boolean) => {
+    const setup: string[] = [], load: string[] = [], store: string[] = [];
+    for (let g = 0; g < loads / 4; g++) {
+      const idx = `(t + ${g * 256}u)`;
+      const r = `${name.toLowerCase()}${g}`;
+      if (alongK) {
+        // the thread reads 4 consecutive k of one row (A) or column (B)
+        const per = bk / 4;
+        setup.push(`let ${r}o = ${idx} / ${per}u; let ${r}k = (${idx} % ${per}u) * 4u;`);
+        for (let j = 0; j < 4; j++) {
+          load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o, k0 + ${r}k + ${j}u);`);
+          store.push(
+            `S${name}[(s * ${bk}u + ${r}k + ${j}u) * ${
+              len / 4
+            }u + ${r}o / 4u][${r}o % 4u] = ${r}[${j}];`,
+          );
+        }
+      } else {
+        // the thread reads 4 consecutive rows (A) or columns (B) at one k
+        const per = len / 4;
+        setup.push(`let ${r}o = (${idx} % ${per}u) * 4u; let ${r}k = ${idx} / ${per}u;`);
+        for (let j = 0; j < 4; j++) {
+          load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o + ${j}u, k0 + ${r}k);`);
+        }
+        store.push(`S${name}[(s * ${bk}u + ${r}k) * ${len / 4}u + ${r}o / 4u] = ${r};`);
+      }
+    }
+    return { setup, load, store, regs: loads / 4 };
+  };
+  const sa = stage("A", bm, loadsA, aAlongK), sb = stage("B", bn, loadsB, bAlongK);
+
+  emit(`struct P {
+  m: u32, n: u32, k: u32, slabs: u32,
+  aOff: u32, aRs: u32, aCs: u32, zBase: u32,
+  bOff: u32, bRs: u32, bCs: u32, cOff: u32,
+  shape: vec4<u32>, aBs: vec4<u32>, bBs: vec4<u32>,
+}
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+var<workgroup> SA: array<vec4<f32>, ${(2 * bk * bm) / 4}>;
+var<workgroup> SB: array<vec4<f32>, ${(2 * bk * bn) / 4}>;
+
+// element (row r, depth c) of A and (column c, depth r) of B; zero outside the matrices
+fn ldA(base: u32, r: u32, c: u32) -> f32 {
+  if (r < p.m && c < p.k) { return A[base + r * p.aRs + c * p.aCs]; }
+  return 0.0;
+}
+fn ldB(base: u32, c: u32, r: u32) -> f32 {
+  if (c < p.n && r < p.k) { return B[base + r * p.bRs + c * p.bCs]; }
+  return 0.0;
+}
+
+@compute @workgroup_size(${THREADS}, ${THREADS})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let tx = lid.x;
+  let ty = lid.y;
+  let t = ty * ${THREADS}u + tx;
+  let zz = wg.z + p.zBase;
+  var z = zz;
+  var baseA = p.aOff;
+  var baseB = p.bOff;`);
+  for (const lane of ["w", "z", "y", "x"]) {
+    emit(`  { let i = z % p.shape.${lane}; z = z / p.shape.${lane};
+    baseA += i * p.aBs.${lane}; baseB += i * p.bBs.${lane}; }`);
+  }
+  emit(`  let oA = wg.y * ${bm}u;
+  let oB = wg.x * ${bn}u;`);
+  for (const l of [...sa.setup, ...sb.setup]) emit(`  ${l}`);
+  for (let g = 0; g < sa.regs; g++) emit(`  var a${g}: vec4<f32>;`);
+  for (let g = 0; g < sb.regs; g++) emit(`  var b${g}: vec4<f32>;`);
+  for (let i = 0; i < tm; i++) {
+    for (let v = 0; v < tn / 4; v++) emit(`  var c${i}_${v} = vec4<f32>(0.0);`);
+  }
+  const loadAll = (indent: string) => [...sa.load, ...sb.load].map((l) => indent + l).join("\n");
+  const storeAll = (indent: string) => [...sa.store, ...sb.store].map((l) => indent + l).join("\n");
+  emit(`  {
+    let k0 = 0u;
+    let s = 0u;
+${loadAll("    ")}
+${storeAll("    ")}
+  }
+  workgroupBarrier();
+  for (var slab = 0u; slab < p.slabs; slab++) {
+    let cur = slab % 2u;
+    let more = slab + 1u < p.slabs;
+    if (more) {
+      let k0 = (slab + 1u) * ${bk}u;
+${loadAll("      ")}
+    }`);
+  for (let kk = 0; kk < bk; kk++) {
+    emit(`    {`);
+    for (let h = 0; h < tm / 4; h++) {
+      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}u) * ${bm / 4}u + ${h * THREADS}u + ty];`);
+    }
+    for (let v = 0; v < tn / 4; v++) {
+      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}u) * ${bn / 4}u + ${v * THREADS}u + tx];`);
+    }
+    for (let i = 0; i < tm; i++) {
+      for (let v = 0; v < tn / 4; v++) {
+        emit(`      c${i}_${v} = fma(vec4<f32>(x${i >> 2}.${LANES[i & 3]}), y${v}, c${i}_${v});`);
+      }
+    }
+    emit(`    }`);
+  }
+  emit(`    if (more) {
+      let s = 1u - cur;
+${storeAll("      ")}
+    }
+    workgroupBarrier();
+  }
+  let cBase = p.cOff + zz * p.m * p.n;`);
+  for (let i = 0; i < tm; i++) {
+    const row = `oA + ${(i >> 2) * 4 * THREADS}u + ty * 4u + ${i & 3}u`;
+    emit(`  { let r = ${row};
+    if (r < p.m) {
+      let rb = cBase + r * p.n;`);
+    for (let v = 0; v < tn / 4; v++) {
+      for (let j = 0; j < 4; j++) {
+        emit(`      { let c = oB + ${v * 4 * THREADS}u + tx * 4u + ${j}u;
+        if (c < p.n) { C[rb + c] = c${i}_${v}.${LANES[j]}; } }`);
+      }
+    }
+    emit(`    } }`);
+  }
+  emit(`}`);
+  return lines.join("\n");
+}
