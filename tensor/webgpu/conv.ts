@@ -26,7 +26,12 @@ function source(inputs: string[], body: string): string {
   return [
     "@group(0) @binding(0) var<storage, read> M: array<u32>;",
     "@group(0) @binding(1) var<storage, read_write> O: array<f32>;",
-    ...inputs.map((decl, k) => `@group(0) @binding(${k + 2}) var<storage, read> ${decl};`),
+    ...inputs.map((decl, k) => {
+      const access = decl.startsWith("I: array<i32>") && decl.endsWith("rw")
+        ? "read_write"
+        : "read";
+      return `@group(0) @binding(${k + 2}) var<storage, ${access}> ${decl.replace(" rw", "")};`;
+    }),
     "@compute @workgroup_size(256)",
     "fn main(@builtin(global_invocation_id) g: vec3<u32>, " +
     "@builtin(num_workgroups) nw: vec3<u32>) {",
@@ -126,7 +131,7 @@ export function maxPool(x: GpuOperand, g: Window2d, out: GPUBuffer, index: GPUBu
   }
   O[u] = select(best, bitcast<f32>(0xff800000u), arg < 0);
   I[u] = arg;`,
-    ["X: array<f32>"],
+    ["X: array<f32>", "I: array<i32> rw"],
     total,
     words(total, g, [x.offset, ...x.strides]),
     [out, x.buffer, index],
