@@ -540,15 +540,17 @@ export function maxPool2d(
 // ---- average pooling ----------------------------------------------------------------------
 
 function avgPool(x: Tensor, g: Window2d, includePad: boolean): Tensor {
-  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype);
-  avgPoolKernel(strided4(x), g, includePad, out.data as Float);
+  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype, x.device, "avgPool2d");
+  if (x.device === "gpu") GC.avgPool(gpuOperand(x), g, includePad, out.buffer);
+  else avgPoolKernel(strided4(x), g, includePad, out.data as Float);
   return record(out, "avgPool2d", [x], [], (grad) => [avgSpread(grad, g, includePad)]);
 }
 
 function avgSpread(grad: Tensor, g: Window2d, includePad: boolean): Tensor {
   const gc = grad.contiguous();
-  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype);
-  avgSpreadKernel(flat(gc), g, includePad, flat(out));
+  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype, grad.device, "avgPool2dBackward");
+  if (grad.device === "gpu") GC.avgSpread(gc.buffer, g, includePad, out.buffer);
+  else avgSpreadKernel(flat(gc), g, includePad, flat(out));
   if (gc !== grad) gc.dispose();
   return record(out, "avgPool2dBackward", [grad], [], (gg) => [avgPool(gg, g, includePad)]);
 }

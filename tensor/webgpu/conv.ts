@@ -178,3 +178,58 @@ export function maxGather(src: GPUBuffer, index: GPUBuffer, g: Window2d, out: GP
     [out, src, index],
   );
 }
+
+/** Average over each window (dilation 1) into `out`; word 15 says whether padding counts. */
+export function avgPool(x: GpuOperand, g: Window2d, includePad: boolean, out: GPUBuffer): void {
+  const total = g.n * g.c * g.oh * g.ow;
+  run(
+    "avgPool2d",
+    () => `
+  let ox = i % OW; let oy = (i / OW) % OH; let ci = (i / (OW * OH)) % C; let b = i / (OW * OH * C);
+  let r0 = oy * SH - PH; let r1 = min(r0 + KH, H + PH); let rLo = max(r0, 0); let rHi = min(r1, H);
+  let c0 = ox * SW - PW; let c1 = min(c0 + KW, W + PW); let cLo = max(c0, 0); let cHi = min(c1, W);
+  if (rLo >= rHi || cLo >= cHi) { O[u] = 0.0; return; }
+  let base = M[16] + u32(b) * M[17] + u32(ci) * M[18];
+  var s = 0.0;
+  for (var y = rLo; y < rHi; y++) {
+    for (var x = cLo; x < cHi; x++) { s += X[base + u32(y) * M[19] + u32(x) * M[20]]; }
+  }
+  let count = select((rHi - rLo) * (cHi - cLo), (r1 - r0) * (c1 - c0), M[15] == 1u);
+  O[u] = s / f32(count);`,
+    ["X: array<f32>"],
+    total,
+    words(total, g, [includePad ? 1 : 0, x.offset, ...x.strides]),
+    [out, x.buffer],
+  );
+}
+
+/** The adjoint of `avgPool`: each input cell sums its windows' gradients over their divisors. */
+export function avgSpread(grad: GPUBuffer, g: Window2d, includePad: boolean, out: GPUBuffer): void {
+  const total = g.n * g.c * g.h * g.w;
+  run(
+    "avgPool2dBackward",
+    () => `
+  let x = i % W; let y = (i / W) % H; let plane = i / (W * H);
+  var acc = 0.0;
+  // the windows whose rows and columns cover (y, x)
+  for (var oy = max(0, (y + PH - KH) / SH); oy < OH; oy++) {
+    let r0 = oy * SH - PH; let r1 = min(r0 + KH, H + PH);
+    if (r0 > y) { break; }
+    let rLo = max(r0, 0); let rHi = min(r1, H);
+    if (y >= rHi) { continue; }
+    for (var ox = max(0, (x + PW - KW) / SW); ox < OW; ox++) {
+      let c0 = ox * SW - PW; let c1 = min(c0 + KW, W + PW);
+      if (c0 > x) { break; }
+      let cLo = max(c0, 0); let cHi = min(c1, W);
+      if (x >= cHi) { continue; }
+      let count = select((rHi - rLo) * (cHi - cLo), (r1 - r0) * (c1 - c0), M[15] == 1u);
+      acc += G[u32(plane * OH * OW + oy * OW + ox)] / f32(count);
+    }
+  }
+  O[u] = acc;`,
+    ["G: array<f32>"],
+    total,
+    words(total, g, [includePad ? 1 : 0]),
+    [out, grad],
+  );
+}

@@ -111,4 +111,3 @@ Deno.test({
     assertClose(gpu.weights, cpu.weights, "weight");
   },
 });
-
