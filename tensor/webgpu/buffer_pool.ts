@@ -28,12 +28,17 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / step) * step;
 }
 
+/** The largest GPU tensor, in bytes, that `device` can bind to a kernel. */
+export function maxTensorBytes(device: GPUDevice): number {
+  return Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+}
+
 /**
  * A storage buffer of at least `bytes` bytes from the pool (contents undefined). Throws,
  * naming `op`, when the size exceeds what the device can bind.
  */
 export function acquireBuffer(device: GPUDevice, bytes: number, op: string): GPUBuffer {
-  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  const limit = maxTensorBytes(device);
   if (bytes > limit) {
     throw new RangeError(
       `${op}: a GPU tensor of ${bytes} bytes exceeds this device's limit of ${limit} bytes ` +

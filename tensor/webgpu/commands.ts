@@ -22,6 +22,8 @@ let params: GPUBuffer | null = null;
 let paramWords: Uint32Array | null = null;
 let paramUsed = 0;
 let recorded = 0;
+/** Names of the kernels in this batch, for errors that surface only when it is submitted. */
+let batchKernels = new Set<string>();
 /** Releases of kernels' scratch buffers, due once their batch is submitted. */
 let releases: (() => void)[] = [];
 /** Error scopes popped but not yet checked: each resolves to a message or null. */
@@ -33,6 +35,7 @@ export function currentEncoder(device: GPUDevice): GPUCommandEncoder {
 }
 
 function withScope(device: GPUDevice, kernel: string, encode: () => void): void {
+  batchKernels.add(kernel);
   device.pushErrorScope("validation");
   try {
     encode();
@@ -124,8 +127,15 @@ export function flush(): void {
     params.unmap();
     paramWords = null;
   }
+  // encoding errors (a bad copy, say) surface here: name the batch's kernels
+  const kernels = [...batchKernels].join(", ");
+  device.pushErrorScope("validation");
   const commands = (encoder ?? device.createCommandEncoder()).finish();
   device.queue.submit([commands]);
+  scopes.push(
+    device.popErrorScope().then((e) => (e === null ? null : `${kernels}: ${e.message}`)),
+  );
+  batchKernels = new Set();
   for (const release of releases) release();
   releases = [];
   // destroy waits for the submitted work that uses it
@@ -135,17 +145,25 @@ export function flush(): void {
   recorded = 0;
 }
 
+/**
+ * The first kernel failure of this process. WebGPU drops a whole batch with an invalid
+ * command, so every GPU result from then on is suspect: each later read fails too.
+ */
+let failure: string | null = null;
+
 /** Raises the first error of any kernel recorded so far, or one nothing caught. */
 export async function checkErrors(): Promise<void> {
   const pending = scopes;
   scopes = [];
   const messages = (await Promise.all(pending)).filter((m) => m !== null);
   messages.push(...takeUncapturedErrors());
-  if (messages.length > 0) {
-    throw new Error(
-      `GPU kernel failed: ${messages[0]}` +
-        (messages.length > 1 ? ` (and ${messages.length - 1} more)` : ""),
-    );
+  if (failure === null && messages.length > 0) {
+    failure = `GPU kernel failed: ${messages[0]}` +
+      (messages.length > 1 ? ` (and ${messages.length - 1} more)` : "");
+    throw new Error(failure);
+  }
+  if (failure !== null) {
+    throw new Error(`${failure}; GPU results since are invalid (restart the process)`);
   }
 }
 
