@@ -4,7 +4,6 @@
  * @module
  */
 
-import { noGrad } from "../autograd/grad_mode.ts";
 import { keep, tidy } from "../tensor/scope.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { AdamHyper } from "./update.ts";
@@ -30,23 +29,23 @@ export function adamStepOnGpu(
   const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
   const stepSize = lr / (1 - beta1 ** step);
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-  noGrad(() =>
-    tidy(() => {
-      const m = state.m ??= keep(param.zerosLike());
-      const v = state.v ??= keep(param.zerosLike());
-      let g = hyper.maximize ? grad.neg() : grad;
-      if (weightDecay !== 0 && !decoupled) g = g.add(param.detach().mul(weightDecay));
-      m.mulInPlace(beta1).addInPlace(g, 1 - beta1);
-      v.mulInPlace(beta2).addInPlace(g.mul(g), 1 - beta2);
-      let second = v;
-      if (hyper.amsgrad) {
-        const vMax = state.vMax ??= keep(param.zerosLike());
-        vMax.copyInPlace(vMax.maximum(v));
-        second = vMax;
-      }
-      const update = m.div(second.sqrt().div(bc2Sqrt).add(eps)).mul(stepSize);
-      if (weightDecay !== 0 && decoupled) param.mulInPlace(1 - lr * weightDecay);
-      param.subInPlace(update);
-    })
-  );
+  tidy(() => {
+    // a detached view shares the storage and may be written in place with grad mode on
+    const p = param.detach();
+    const m = state.m ??= keep(param.zerosLike());
+    const v = state.v ??= keep(param.zerosLike());
+    let g = hyper.maximize ? grad.detach().neg() : grad.detach();
+    if (weightDecay !== 0 && !decoupled) g = g.add(p.mul(weightDecay));
+    m.mulInPlace(beta1).addInPlace(g, 1 - beta1);
+    v.mulInPlace(beta2).addInPlace(g.mul(g), 1 - beta2);
+    let second = v;
+    if (hyper.amsgrad) {
+      const vMax = state.vMax ??= keep(param.zerosLike());
+      vMax.copyInPlace(vMax.maximum(v));
+      second = vMax;
+    }
+    const update = m.div(second.sqrt().div(bc2Sqrt).add(eps)).mul(stepSize);
+    if (weightDecay !== 0 && decoupled) p.mulInPlace(1 - lr * weightDecay);
+    p.subInPlace(update);
+  });
 }
