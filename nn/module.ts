@@ -623,12 +623,12 @@ export abstract class Module {
       for (const [name, t] of own) {
         const s = source.get(name);
         if (s === undefined) continue;
-        if (s.dtype === t.dtype) t.copyInPlace(s);
-        else {
-          const converted = s.to(t.dtype);
-          t.copyInPlace(converted);
-          converted.dispose();
-        }
+        // converted on the source's device, then uploaded when the module is on the GPU
+        const converted = s.dtype === t.dtype ? s : s.to(t.dtype);
+        const placed = converted.device === t.device ? converted : converted.to(t.device);
+        t.copyInPlace(placed);
+        if (placed !== converted) placed.dispose();
+        if (converted !== s) converted.dispose();
       }
     });
     return { missingKeys, unexpectedKeys };

@@ -114,6 +114,10 @@ Deno.test({
     await layer.cpu();
     assert.equal(weight.device, "cpu");
     assert.deepEqual(Array.from(weight.toArray()), before);
+    // a CPU state dict loads into a GPU module
+    const other = new Linear(3, 2).to("gpu");
+    other.loadStateDict(layer.stateDict());
+    assert.deepEqual(await values(other.weight), before);
   },
 });
 
