@@ -5,6 +5,8 @@
  */
 
 import type { Tensor } from "../tensor/tensor.ts";
+import { tensor } from "../tensor/creation.ts";
+import { keep } from "../tensor/scope.ts";
 import {
   checkBoolean,
   checkNonNegative,
@@ -104,6 +106,17 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
   return state;
 }
 
+/** The CPU moments of `param` as GPU tensors (none before its first step). */
+function uploadMoments(state: AdamParamState, param: Tensor): GpuAdamState {
+  if (state.m.length !== param.size) return {};
+  const up = (a: FloatArray) => keep(tensor(a, { shape: param.shape, dtype: "float32" }).to("gpu"));
+  return {
+    m: up(state.m),
+    v: up(state.v),
+    ...(state.vMax === undefined ? {} : { vMax: up(state.vMax) }),
+  };
+}
+
 /**
  * Adam, exactly as PyTorch 1.13's single-tensor loop (`_single_tensor_adam`). Each step,
  * for every parameter θ with a gradient (γ = lr, λ = weightDecay):
@@ -175,7 +188,10 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     group: ParamGroup<AdamOptions>,
   ): void {
     let moments = this.#gpuState.get(param);
-    if (moments === undefined) this.#gpuState.set(param, moments = {});
+    if (moments === undefined) {
+      // a parameter moved to the GPU after CPU steps takes its moments along
+      this.#gpuState.set(param, moments = uploadMoments(state, param));
+    }
     state.step += 1;
     adamStepOnGpu(param, grad, moments, {
       lr: group.lr,
@@ -197,6 +213,12 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     group: ParamGroup<AdamOptions>,
     size: number,
   ): void {
+    if (state.m.length < size) {
+      throw new TypeError(
+        `${this.constructor.name}: the state of this ${size}-element parameter lives on the ` +
+          "GPU (it was stepped there); create a new optimizer after moving the model back",
+      );
+    }
     // amsgrad switched on after the first step: start its maximum from zero
     if (group.amsgrad && state.vMax === undefined) state.vMax = zerosLikeArray(param, size);
     state.step += 1;

@@ -424,6 +424,13 @@ export abstract class Optimizer<
     for (const [param, s] of this.state) {
       const i = index.get(param);
       if (i === undefined) continue;
+      if (param.device !== "cpu") {
+        throw new TypeError(
+          `${this.constructor.name}: stateDict of parameter ${i} ${fmt(param.shape)}: its ` +
+            "state lives on the GPU, which stateDict cannot read synchronously; checkpoint " +
+            "optimizer state on the CPU",
+        );
+      }
       const copy: Record<string, StateValue> = {};
       for (const [key, value] of Object.entries(s)) copy[key] = copyValue(value);
       state[i] = copy;

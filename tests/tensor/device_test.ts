@@ -5,7 +5,7 @@
  * inputs, tensors beyond the device's buffer limit).
  */
 import assert from "node:assert/strict";
-import { type Device, full, Linear, memory, ones, tensor, tidy, zeros } from "../../mod.ts";
+import { Adam, type Device, full, Linear, memory, ones, tensor, tidy, zeros } from "../../mod.ts";
 import { DEVICES, forEachDevice, hasGpu, values } from "../device.ts";
 import { gpuDevice } from "../../tensor/webgpu/device.ts";
 import { maxTensorBytes } from "../../tensor/webgpu/buffer_pool.ts";
@@ -183,4 +183,36 @@ Deno.test({
 
 Deno.test("tests here cover the devices this machine has", () => {
   assert.deepEqual(DEVICES, hasGpu ? ["cpu", "gpu"] : ["cpu"]);
+});
+
+Deno.test({
+  ...gpuOnly,
+  name: "Adam takes a parameter's moments along when it moves to the GPU after CPU steps",
+  fn: async () => {
+    const run = (moveAfter: number) => {
+      const w = tensor([0.5, -1.5, 2], { requiresGrad: true });
+      const opt = new Adam([w], { lr: 0.1 });
+      for (let i = 0; i < 4; i++) {
+        if (i === moveAfter) {
+          const moved = w.to("gpu");
+          w.adoptStorage(moved);
+          moved.dispose();
+          w.grad = null;
+        }
+        tidy(() => {
+          opt.zeroGrad();
+          w.mul(w).mul(tensor([1, 2, 3], { device: w.device })).sum().backward();
+          opt.step();
+        });
+      }
+      return { w, opt };
+    };
+    const cpu = run(-1), mixed = run(2);
+    const got = await values(mixed.w);
+    Array.from(cpu.w.toArray()).forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-5));
+    assert.throws(() => mixed.opt.stateDict(), {
+      name: "TypeError",
+      message: /^Adam: stateDict of parameter 0 \[3\]: its state lives on the GPU/,
+    });
+  },
 });
