@@ -188,7 +188,13 @@ export class Tensor {
    */
   get data(): TypedArray {
     const storage = this.storage;
-    if (storage.gpu !== null) this.#notOnCpu("data");
+    if (storage.gpu !== null) {
+      throw new TypeError(
+        `data: the tensor ${fmt(this.shape)} is on the gpu, and this code reads its elements ` +
+          "on the CPU (an op with no GPU kernel, or a sync read); use `await t.read()`, or " +
+          "`await t.cpu()` to run it on the CPU",
+      );
+    }
     if (storage.readers.size > 0) storage.flushReaders();
     return storage.data;
   }
