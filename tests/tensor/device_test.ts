@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { Adam, type Device, full, Linear, memory, ones, tensor, tidy, zeros } from "../../mod.ts";
 import { DEVICES, forEachDevice, hasGpu, values } from "../device.ts";
 import { gpuDevice } from "../../tensor/webgpu/device.ts";
-import { maxTensorBytes } from "../../tensor/webgpu/buffer_pool.ts";
+import { maxTensorBytes, sizeClass } from "../../tensor/webgpu/buffer_pool.ts";
 
 const gpuOnly = { ignore: !hasGpu, sanitizeOps: false, sanitizeResources: false };
 
@@ -215,4 +215,28 @@ Deno.test({
       message: /^Adam: stateDict of parameter 0 \[3\]: its state lives on the GPU/,
     });
   },
+});
+
+forEachDevice("reductions over 5-D tensors and arg-extremes agree with the CPU", async (device) => {
+  const data = Array.from({ length: 2 * 3 * 2 * 2 * 5 }, (_, i) => ((i * 7) % 11) - 5);
+  const x = tensor(data, { shape: [2, 3, 2, 2, 5], device });
+  const ref = tensor(data, { shape: [2, 3, 2, 2, 5] });
+  for (const axes of [[1, 3], [0, 2, 4], [4]]) {
+    assert.deepEqual(await values(x.sum(axes)), Array.from(ref.sum(axes).toArray()));
+    assert.deepEqual(await values(x.max(axes)), Array.from(ref.max(axes).toArray()));
+    assert.deepEqual(await values(x.min(axes, true)), Array.from(ref.min(axes, true).toArray()));
+  }
+  assert.deepEqual(await values(x.argmax(4)), Array.from(ref.argmax(4).toArray()));
+  assert.deepEqual(await values(x.argmin(1)), Array.from(ref.argmin(1).toArray()));
+});
+
+Deno.test("GPU buffers are pooled in classes that waste at most a quarter", () => {
+  assert.equal(sizeClass(1), 256);
+  assert.equal(sizeClass(4096), 4096);
+  assert.equal(sizeClass(4097), 5120);
+  for (const bytes of [300, 70_000, 5_000_000, 129 * 2 ** 20]) {
+    const cls = sizeClass(bytes);
+    assert.ok(cls >= bytes && cls <= bytes * 1.25 + 256, `${bytes} -> ${cls}`);
+    assert.equal(sizeClass(cls), cls);
+  }
 });
