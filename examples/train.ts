@@ -207,10 +207,10 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   const { epochs, batchSize, lr } = options;
   const device = options.device ?? "cpu";
   if (device === "gpu" && !(await initGpu())) {
-    throw new Error("--device gpu: this runtime offers no WebGPU adapter; use --device cpu");
+    throw new Error("train: device gpu, but this runtime offers no WebGPU adapter");
   }
   if (device === "gpu" && (options.checkpoint ?? options.resume) !== undefined) {
-    throw new Error("--checkpoint and --resume work on the CPU only for now");
+    throw new Error("train: --checkpoint and --resume work with --device cpu only for now");
   }
   const data = await loadData(options.data);
   manualSeed(options.seed);
@@ -338,6 +338,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (options.epochs < 1 || options.batchSize < 1 || !(options.lr > 0)) {
     console.error("train: --epochs and --batch-size must be at least 1 and --lr positive");
     return 2;
+  }
+  if (options.device === "gpu" && !(await initGpu())) {
+    console.error("train: --device gpu, but this runtime offers no WebGPU adapter");
+    return 1;
   }
   try {
     await train(options);

@@ -6,6 +6,11 @@
  */
 
 let device: GPUDevice | null = null;
+/**
+ * Held for the life of the process: Deno frees an adapter whose object is collected, and
+ * its device then fails inside the runtime (a panic, not an error).
+ */
+let adapter: GPUAdapter | null = null;
 let starting: Promise<GPUDevice | null> | null = null;
 /** Why the device went away, once it has (later work then fails with this reason). */
 let lostReason: string | null = null;
@@ -15,7 +20,7 @@ const uncaptured: string[] = [];
 async function start(): Promise<GPUDevice | null> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (gpu === undefined) return null;
-  const adapter = await gpu.requestAdapter();
+  adapter = await gpu.requestAdapter();
   if (adapter === null) return null;
   // the default limits cap a binding at 128 MiB; ask for what the adapter offers
   const dev = await adapter.requestDevice({
