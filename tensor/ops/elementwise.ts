@@ -566,19 +566,20 @@ export function inPlace(
     }
     // a view of the same storage read while it is written would see half-updated values
     const aliased = other.storage === target.storage;
-    if (aliased || alpha !== 1) {
-      operand = noGrad(() => (alpha !== 1 ? other.mul(alpha) : other.clone()));
-    }
+    // the GPU kernel scales by alpha itself; the CPU loops take a scaled copy
+    const scale = alpha !== 1 && target.device === "cpu";
+    if (aliased || scale) operand = noGrad(() => (scale ? other.mul(alpha) : other.clone()));
   } else operand = other * alpha;
   if (target.device === "gpu") {
+    const scaled = typeof operand !== "number" && alpha !== 1;
     elementwise(
       name,
-      IN_PLACE_WGSL[kind],
+      scaled ? "x + y * T(p0)" : IN_PLACE_WGSL[kind],
       target.shape,
       target.dtype,
       gpuOperand(target),
       [0, typeof operand === "number" ? operand : gpuOperand(operand, target.shape)],
-      [],
+      [alpha],
       true,
     );
     if (operand !== other && typeof operand !== "number") operand.dispose();

@@ -240,3 +240,13 @@ Deno.test("GPU buffers are pooled in classes that waste at most a quarter", () =
     assert.equal(sizeClass(cls), cls);
   }
 });
+
+forEachDevice("addInPlace scales by alpha, also from a view of its own storage", async (device) => {
+  const t = tensor([1, 2, 3, 4], { device });
+  t.addInPlace(tensor([1, 1, 1, 1], { device }), 0.5);
+  t.narrow(0, 0, 2).addInPlace(t.narrow(0, 2, 2), 2);
+  assert.deepEqual(await values(t), [8.5, 11.5, 3.5, 4.5]);
+  const i = tensor([1, 2], { device, dtype: "int32" });
+  i.addInPlace(tensor([1, 1], { device, dtype: "int32" }), 3);
+  assert.deepEqual(await values(i), [4, 5]);
+});
