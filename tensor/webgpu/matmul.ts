@@ -73,6 +73,10 @@ const MAX_BATCH_DIMS = 4;
 
 /** The tile `matmul` uses for these sizes when none is given. */
 export function chooseTile(device: GPUDevice, m: number, n: number, batch: number): MatmulTile {
+  // A software adapter (Mesa's llvmpipe) compiles the zero-initialisation of workgroup
+  // memory in time that grows with the square of its size: about 20 s for the 16 KiB of
+  // the big tile, 5 s for the 8 KiB of this one.
+  if (device.adapterInfo?.isFallbackAdapter) return { rows: 4, cols: 4, depth: 8 };
   const big = Math.ceil(m / 128) * Math.ceil(n / 128) * batch >= 48;
   const tile: MatmulTile = big ? { rows: 8, cols: 8, depth: 8 } : { rows: 4, cols: 4, depth: 16 };
   if (big && sharedBytes({ ...tile, depth: 16 }) <= device.limits.maxComputeWorkgroupStorageSize) {
@@ -188,12 +192,6 @@ export function matmul(
   const count = merged.shape.reduce((x, y) => x * y, 1);
   if (m === 0 || n === 0 || count === 0) return scratch.release();
   const tile = params.tile ?? chooseTile(device, m, n, count);
-  if ((THREADS * Math.min(tile.rows, tile.cols) * tile.depth) % 1024 !== 0) {
-    throw new RangeError(
-      `matmul: tile ${tile.rows}x${tile.cols}x${tile.depth} leaves threads a partial group of ` +
-        "4 staged elements; use depth 16 or more with 4 rows or columns per thread",
-    );
-  }
   const bytes = sharedBytes(tile);
   if (bytes > device.limits.maxComputeWorkgroupStorageSize) {
     throw new RangeError(
@@ -244,7 +242,12 @@ export function matmul(
 const LANES = ["x", "y", "z", "w"];
 
 /** WGSL of one tile configuration; exported for tests that inspect the generated code. */
-export function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): string {
+export function matmulSource(
+  tile: MatmulTile,
+  aAlongK: boolean,
+  bAlongK: boolean,
+  unroll = true,
+): string {
   const { rows: tm, cols: tn, depth: bk } = tile;
   const bm = THREADS * tm, bn = THREADS * tn;
   const loadsA = (bm * bk) / (THREADS * THREADS); // elements each thread stages per slab
@@ -256,32 +259,34 @@ export function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolea
   // each thread moves groups of 4 consecutive-in-memory elements
   const stage = (name: "A" | "B", len: number, loads: number, alongK: boolean) => {
     const setup: string[] = [], load: string[] = [], store: string[] = [];
-    for (let g = 0; g < loads / 4; g++) {
-      const idx = `(t + ${g * 256}u)`;
+    const run = Math.min(4, loads); // consecutive elements one thread moves at a time
+    for (let g = 0; g < loads / run; g++) {
+      const idx = `(t + ${g * THREADS * THREADS}u)`;
       const r = `${name.toLowerCase()}${g}`;
+      const at = (k: string, o: string) =>
+        `S${name}[(s * ${bk}u + ${k}) * ${len / 4}u + ${o} / 4u]`;
       if (alongK) {
-        // the thread reads 4 consecutive k of one row (A) or column (B)
-        const per = bk / 4;
-        setup.push(`let ${r}o = ${idx} / ${per}u; let ${r}k = (${idx} % ${per}u) * 4u;`);
-        for (let j = 0; j < 4; j++) {
+        // the thread reads `run` consecutive k of one row (A) or column (B)
+        const per = bk / run;
+        setup.push(`let ${r}o = ${idx} / ${per}u; let ${r}k = (${idx} % ${per}u) * ${run}u;`);
+        for (let j = 0; j < run; j++) {
           load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o, k0 + ${r}k + ${j}u);`);
-          store.push(
-            `S${name}[(s * ${bk}u + ${r}k + ${j}u) * ${
-              len / 4
-            }u + ${r}o / 4u][${r}o % 4u] = ${r}[${j}];`,
-          );
+          store.push(`${at(`${r}k + ${j}u`, `${r}o`)}[${r}o % 4u] = ${r}[${j}];`);
         }
       } else {
-        // the thread reads 4 consecutive rows (A) or columns (B) at one k
-        const per = len / 4;
-        setup.push(`let ${r}o = (${idx} % ${per}u) * 4u; let ${r}k = ${idx} / ${per}u;`);
-        for (let j = 0; j < 4; j++) {
+        // the thread reads `run` consecutive rows (A) or columns (B) at one k
+        const per = len / run;
+        setup.push(`let ${r}o = (${idx} % ${per}u) * ${run}u; let ${r}k = ${idx} / ${per}u;`);
+        for (let j = 0; j < run; j++) {
           load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o + ${j}u, k0 + ${r}k);`);
+          if (run < 4) {
+            store.push(`${at(`${r}k`, `(${r}o + ${j}u)`)}[(${r}o + ${j}u) % 4u] = ${r}[${j}];`);
+          }
         }
-        store.push(`S${name}[(s * ${bk}u + ${r}k) * ${len / 4}u + ${r}o / 4u] = ${r};`);
+        if (run === 4) store.push(`${at(`${r}k`, `${r}o`)} = ${r};`);
       }
     }
-    return { setup, load, store, regs: loads / 4 };
+    return { setup, load, store, regs: loads / run };
   };
   const sa = stage("A", bm, loadsA, aAlongK), sb = stage("B", bn, loadsB, bAlongK);
 
@@ -345,13 +350,17 @@ ${storeAll("    ")}
       let k0 = (slab + 1u) * ${bk}u;
 ${loadAll("      ")}
     }`);
-  for (let kk = 0; kk < bk; kk++) {
+  // unrolled in the text when `unroll` (a real GPU's compiler keeps it); a WGSL loop
+  // otherwise, since a software rasteriser's LLVM spends seconds on the unrolled text
+  const steps = unroll ? [...Array(bk).keys()].map((kk) => `${kk}u`) : ["kk"];
+  if (!unroll) emit(`    for (var kk = 0u; kk < ${bk}u; kk++) {`);
+  for (const kk of steps) {
     emit(`    {`);
     for (let h = 0; h < tm / 4; h++) {
-      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}u) * ${bm / 4}u + ${h * THREADS}u + ty];`);
+      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}) * ${bm / 4}u + ${h * THREADS}u + ty];`);
     }
     for (let v = 0; v < tn / 4; v++) {
-      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}u) * ${bn / 4}u + ${v * THREADS}u + tx];`);
+      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}) * ${bn / 4}u + ${v * THREADS}u + tx];`);
     }
     for (let i = 0; i < tm; i++) {
       for (let v = 0; v < tn / 4; v++) {
@@ -360,6 +369,7 @@ ${loadAll("      ")}
     }
     emit(`    }`);
   }
+  if (!unroll) emit(`    }`);
   emit(`    if (more) {
       let s = 1u - cur;
 ${storeAll("      ")}

@@ -88,24 +88,11 @@ async function check(dev: GPUDevice, c: Case): Promise<void> {
 const cases: Case[] = [
   { name: "1x1x1", m: 1, n: 1, k: 1 },
   { name: "ragged 37x29x45", m: 37, n: 29, k: 45 },
+  // the tile real GPUs use; a software adapter defaults to a smaller one (see chooseTile)
   { name: "ragged, big tile", m: 131, n: 133, k: 19, tile: { rows: 8, cols: 8, depth: 8 } },
-  { name: "big tile, depth 16", m: 70, n: 150, k: 33, tile: { rows: 8, cols: 8, depth: 16 } },
-  { name: "mixed tile", m: 40, n: 70, k: 17, tile: { rows: 4, cols: 8, depth: 16 } },
   { name: "A transposed (A^T @ G)", m: 33, n: 21, k: 50, aT: true },
   { name: "B transposed (G @ B^T)", m: 21, n: 35, k: 50, bT: true },
-  {
-    name: "both transposed, big tile",
-    m: 70,
-    n: 66,
-    k: 9,
-    aT: true,
-    bT: true,
-    tile: {
-      rows: 8,
-      cols: 8,
-      depth: 8,
-    },
-  },
+  { name: "both transposed", m: 70, n: 66, k: 9, aT: true, bT: true },
   { name: "batched", m: 9, n: 11, k: 13, batch: [3] },
   {
     name: "two batch dims, A broadcast",
@@ -165,14 +152,6 @@ Deno.test("webgpu matmul() rejects bad layouts with the option's name", () => {
     () =>
       matmul(dev, encoder, a, a, a, { ...base, batch: [2], b: { ...base.b, batchStrides: [] } }),
     { name: "RangeError", message: "matmul: b.batchStrides has 0 entries, batch has 1" },
-  );
-  assert.throws(
-    () => matmul(dev, encoder, a, a, a, { ...base, tile: { rows: 4, cols: 8, depth: 8 } }),
-    {
-      name: "RangeError",
-      message: "matmul: tile 4x8x8 leaves threads a partial group of 4 staged elements; " +
-        "use depth 16 or more with 4 rows or columns per thread",
-    },
   );
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   assert.throws(
