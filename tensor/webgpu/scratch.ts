@@ -49,6 +49,20 @@ export class Scratch {
     return buffer;
   }
 
+  /** A read-only storage buffer holding `words` (a table the kernel looks up). */
+  table(words: readonly number[]): GPUBuffer {
+    const buffer = this.device.createBuffer({
+      label: `${this.kernel} table`,
+      size: Math.max(16, Math.ceil(words.length / 4) * 16),
+      usage: GPUBufferUsage.STORAGE,
+      mappedAtCreation: true,
+    });
+    new Uint32Array(buffer.getMappedRange(), 0, words.length).set(words);
+    buffer.unmap();
+    this.#buffers.push(buffer);
+    return buffer;
+  }
+
   /** Encodes one compute pass of `pipe` with `buffers` at bindings 0, 1, …. */
   pass(
     encoder: GPUCommandEncoder,
