@@ -24,6 +24,8 @@ import { record } from "./record.ts";
 import { tidy } from "../scope.ts";
 import { gpuOperand } from "./elementwise.ts";
 import { type LoopFold, reduceLoop } from "../webgpu/reduce_loop.ts";
+import { reduce as gpuReduce } from "../webgpu/reduce.ts";
+import { encodeKernel } from "../webgpu/commands.ts";
 
 const SUM: Reducer = { init: 0, fold: "acc + x" };
 const MAX: Reducer = { init: -Infinity, fold: "(x > acc || x !== x) ? x : acc" };
@@ -40,7 +42,7 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
   if (x.device === "gpu") {
     const fold: LoopFold = reducer === SUM ? "sum" : reducer === MAX ? "max" : "min";
     const out = Tensor.empty(keepShape, x.dtype, "gpu", fold);
-    reduceLoop(fold, gpuOperand(x), x.shape, axes, out.buffer);
+    reduceOnGpu(fold, x, axes, out);
     return out;
   }
   const out = Tensor.empty(keepShape, x.dtype);
@@ -58,6 +60,31 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
     }
   }
   return out;
+}
+
+/**
+ * Records a GPU reduction of `x` over `axes` into the contiguous `out`: the tree
+ * reduction kernels up to rank 4, a thread-per-output loop above (rare 5-D and wider).
+ */
+function reduceOnGpu(fold: LoopFold, x: Tensor, axes: readonly number[], out: Tensor): void {
+  if (x.size === 0 || out.size === 0) {
+    if (out.size > 0) out.fillInPlace(fold === "sum" ? 0 : NaN);
+    return;
+  }
+  if (x.ndim > 4) {
+    reduceLoop(fold, gpuOperand(x), x.shape, axes, out.buffer);
+    return;
+  }
+  const dtype = x.dtype as "float32" | "int32";
+  encodeKernel(fold, (device, encoder) =>
+    gpuReduce(device, encoder, x.buffer, out.buffer, {
+      op: fold,
+      dtype,
+      shape: x.shape,
+      strides: x.strides,
+      offset: x.offset,
+      axes,
+    }));
 }
 
 /** The keep-dim result in the caller's shape (a view when dimensions are dropped). */
@@ -129,8 +156,7 @@ export function argExtreme(
   }
   if (x.device === "gpu") {
     const out = Tensor.empty(reducedShape(x.shape, [a], keepDim), "int32", "gpu", name);
-    const x1 = x.ndim === 0 ? x.reshape([1]) : x;
-    reduceLoop(name, gpuOperand(x1), x1.shape, [a], out.buffer);
+    reduceOnGpu(name, x.ndim === 0 ? x.reshape([1]) : x, [a], out);
     return out;
   }
   const order = x.shape.map((_, i) => i).filter((i) => i !== a);
