@@ -21,10 +21,10 @@ import {
 import { Tensor } from "../tensor.ts";
 import { acquire, release } from "../pool.ts";
 import { record } from "./record.ts";
-import { tidy } from "../scope.ts";
 import { gpuOperand } from "./elementwise.ts";
 import { type LoopFold, reduceLoop } from "../webgpu/reduce_loop.ts";
 import { reduce as gpuReduce } from "../webgpu/reduce.ts";
+import { softmax as gpuSoftmax } from "../webgpu/softmax.ts";
 import { encodeKernel } from "../webgpu/commands.ts";
 
 const SUM: Reducer = { init: 0, fold: "acc + x" };
@@ -257,18 +257,19 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
   );
 }
 
-/** Softmax or log-softmax over the last axis of a GPU tensor, shifted by the row maximum. */
+/** Softmax or log-softmax over the last axis of a GPU tensor, with the row kernels. */
 function softmaxOnGpu(x: Tensor, log: boolean): Tensor {
-  return noGrad(() =>
-    tidy(() => {
-      const x1 = x.ndim === 0 ? x.reshape([1]) : x;
-      const shifted = x1.sub(x1.max(-1, true));
-      const e = shifted.exp();
-      const total = e.sum(-1, true);
-      const out = log ? shifted.sub(total.log()) : e.div(total);
-      return x.ndim === 0 ? out.reshape([]) : out;
-    })
+  const src = x.contiguous();
+  const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const out = Tensor.empty(x.shape, x.dtype, "gpu", log ? "logSoftmax" : "softmax");
+  encodeKernel(
+    log ? "logSoftmax" : "softmax",
+    (device, encoder) =>
+      gpuSoftmax(device, encoder, src.buffer, out.buffer, { rows, cols, log, offset: src.offset }),
   );
+  if (src !== x) src.dispose();
+  return out;
 }
 
 /** Sums `g` down to `shape`, undoing a broadcast. */

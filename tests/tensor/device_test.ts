@@ -5,7 +5,19 @@
  * inputs, tensors beyond the device's buffer limit).
  */
 import assert from "node:assert/strict";
-import { Adam, type Device, full, Linear, memory, ones, tensor, tidy, zeros } from "../../mod.ts";
+import {
+  Adam,
+  AdamW,
+  crossEntropy,
+  type Device,
+  full,
+  Linear,
+  memory,
+  ones,
+  tensor,
+  tidy,
+  zeros,
+} from "../../mod.ts";
 import { DEVICES, forEachDevice, hasGpu, values } from "../device.ts";
 import { gpuDevice } from "../../tensor/webgpu/device.ts";
 import { maxTensorBytes, sizeClass } from "../../tensor/webgpu/buffer_pool.ts";
@@ -249,4 +261,74 @@ forEachDevice("addInPlace scales by alpha, also from a view of its own storage",
   const i = tensor([1, 2], { device, dtype: "int32" });
   i.addInPlace(tensor([1, 1], { device, dtype: "int32" }), 3);
   assert.deepEqual(await values(i), [4, 5]);
+});
+
+Deno.test({
+  ...gpuOnly,
+  name: "Adam and AdamW steps on the GPU match the CPU, fused and on strided parameters",
+  fn: async () => {
+    const data = [0.5, -1.5, 2, 0.25, -0.75, 1];
+    const run = async (device: Device, strided: boolean, options: Record<string, unknown>) => {
+      const base = tensor(data, { shape: [2, 3], device });
+      const w = (strided ? base.T : base).detach();
+      w.requiresGrad = true;
+      const Opt = options.adamw ? AdamW : Adam;
+      const { adamw: _, ...rest } = options;
+      const opt = new Opt([w], { lr: 0.1, ...rest });
+      const scale = tensor([1, 2, 3, 4, 5, 6], { shape: w.shape, device });
+      for (let i = 0; i < 3; i++) {
+        tidy(() => {
+          opt.zeroGrad();
+          w.mul(w).mul(scale).sum().backward();
+          opt.step();
+        });
+      }
+      return await values(w);
+    };
+    for (
+      const options of [
+        {},
+        { weightDecay: 0.1, maximize: true },
+        { amsgrad: true },
+        { adamw: true, weightDecay: 0.05 },
+      ]
+    ) {
+      for (const strided of [false, true]) {
+        const cpu = await run("cpu", strided, options), gpu = await run("gpu", strided, options);
+        cpu.forEach((v, i) =>
+          assert.ok(
+            Math.abs(gpu[i] - v) < 1e-5,
+            `${JSON.stringify(options)} strided ${strided}: ${gpu[i]} vs ${v}`,
+          )
+        );
+      }
+    }
+  },
+});
+
+Deno.test({
+  ...gpuOnly,
+  name: "the fused GPU cross-entropy matches the CPU and refuses second derivatives",
+  fn: async () => {
+    const logits = [[2, -1, 0.5], [0, 0, 0], [-3, 4, 1], [1, 1, 5]];
+    const labels = [2, 0, -100, 1];
+    const run = async (device: Device) => {
+      const x = tensor(logits, { device, requiresGrad: true });
+      // labels as a view at an offset, as a batch of a larger label tensor would be
+      const y = tensor([7, ...labels], { device, dtype: "int32" }).narrow(0, 1, 4);
+      const loss = crossEntropy(x, y);
+      loss.backward();
+      return { loss: await values(loss), grad: await values(x.grad!) };
+    };
+    const cpu = await run("cpu"), gpu = await run("gpu");
+    assert.ok(Math.abs(gpu.loss[0] - cpu.loss[0]) < 1e-5);
+    cpu.grad.forEach((v, i) => assert.ok(Math.abs(gpu.grad[i] - v) < 1e-6));
+    const x = tensor(logits, { device: "gpu", requiresGrad: true });
+    const loss = crossEntropy(x, tensor([0, 1, 2, 0], { device: "gpu", dtype: "int32" }));
+    loss.backward({ createGraph: true });
+    assert.throws(() => x.grad!.sum().backward(), {
+      name: "Error",
+      message: /^crossEntropy: the fused GPU kernel has no second derivative/,
+    });
+  },
 });
