@@ -241,13 +241,8 @@ export function matmul(
 
 const LANES = ["x", "y", "z", "w"];
 
-/** WGSL of one tile configuration; exported for tests that inspect the generated code. */
-export function matmulSource(
-  tile: MatmulTile,
-  aAlongK: boolean,
-  bAlongK: boolean,
-  unroll = true,
-): string {
+/** WGSL of one tile configuration. */
+function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): string {
   const { rows: tm, cols: tn, depth: bk } = tile;
   const bm = THREADS * tm, bn = THREADS * tn;
   const loadsA = (bm * bk) / (THREADS * THREADS); // elements each thread stages per slab
@@ -350,17 +345,13 @@ ${storeAll("    ")}
       let k0 = (slab + 1u) * ${bk}u;
 ${loadAll("      ")}
     }`);
-  // unrolled in the text when `unroll` (a real GPU's compiler keeps it); a WGSL loop
-  // otherwise, since a software rasteriser's LLVM spends seconds on the unrolled text
-  const steps = unroll ? [...Array(bk).keys()].map((kk) => `${kk}u`) : ["kk"];
-  if (!unroll) emit(`    for (var kk = 0u; kk < ${bk}u; kk++) {`);
-  for (const kk of steps) {
+  for (let kk = 0; kk < bk; kk++) {
     emit(`    {`);
     for (let h = 0; h < tm / 4; h++) {
-      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}) * ${bm / 4}u + ${h * THREADS}u + ty];`);
+      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}u) * ${bm / 4}u + ${h * THREADS}u + ty];`);
     }
     for (let v = 0; v < tn / 4; v++) {
-      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}) * ${bn / 4}u + ${v * THREADS}u + tx];`);
+      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}u) * ${bn / 4}u + ${v * THREADS}u + tx];`);
     }
     for (let i = 0; i < tm; i++) {
       for (let v = 0; v < tn / 4; v++) {
@@ -369,7 +360,6 @@ ${loadAll("      ")}
     }
     emit(`    }`);
   }
-  if (!unroll) emit(`    }`);
   emit(`    if (more) {
       let s = 1u - cur;
 ${storeAll("      ")}

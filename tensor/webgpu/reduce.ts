@@ -230,8 +230,8 @@ function offsetCode(i: string, shape: string, strides: string, rank: number): st
   return parts.join(" + ");
 }
 
-/** WGSL of one reduction variant; exported for tests that inspect the generated code. */
-export function reduceSource(v: Variant): string {
+/** WGSL of one reduction variant. */
+function reduceSource(v: Variant): string {
   const t = v.dtype === "float32" ? "f32" : "i32";
   const arg = v.op === "argmax" || v.op === "argmin";
   const big = v.op === "max" || v.op === "argmax";
