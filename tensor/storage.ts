@@ -13,7 +13,7 @@ import { gpuDevice } from "./webgpu/device.ts";
 import { checkGpuDType } from "./device.ts";
 
 /** Hands back the buffers of GPU storages that were dropped without `dispose()`. */
-const lostBuffers = new FinalizationRegistry<GPUBuffer>((buffer) => releaseBuffer(buffer));
+const lostBuffers = new FinalizationRegistry<GPUBuffer>((buffer) => releaseBuffer(buffer, true));
 
 /**
  * A reference-counted buffer shared by a tensor and its views. Wrap your own typed array

@@ -15,6 +15,7 @@ const free = new Map<number, GPUBuffer[]>();
 let pooledBytes = 0;
 let liveBuffers = 0;
 let liveBytes = 0;
+let collectedBuffers = 0;
 
 /**
  * The class a request of `bytes` is served from: a power of two, or 1.25, 1.5 or 1.75
@@ -59,8 +60,12 @@ export function acquireBuffer(device: GPUDevice, bytes: number, op: string): GPU
   return buffer;
 }
 
-/** Returns a buffer obtained from `acquireBuffer`. */
-export function releaseBuffer(buffer: GPUBuffer): void {
+/**
+ * Returns a buffer obtained from `acquireBuffer`; `collected` marks one reclaimed from a
+ * tensor that was garbage-collected without being disposed.
+ */
+export function releaseBuffer(buffer: GPUBuffer, collected = false): void {
+  if (collected) collectedBuffers++;
   const cls = buffer.size;
   liveBuffers--;
   liveBytes -= cls;
@@ -91,9 +96,14 @@ export interface GpuMemoryInfo {
   liveBytes: number;
   /** Bytes of released buffers waiting in the pool for reuse. */
   pooledBytes: number;
+  /**
+   * Buffers reclaimed so far from tensors that were garbage-collected without `dispose()`
+   * (the safety net): a growing count means code that leaks until the collector runs.
+   */
+  collectedBuffers: number;
 }
 
 /** The GPU pool's counters now. */
 export function gpuMemory(): GpuMemoryInfo {
-  return { liveBuffers, liveBytes, pooledBytes };
+  return { liveBuffers, liveBytes, pooledBytes, collectedBuffers };
 }
