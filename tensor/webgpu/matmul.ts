@@ -253,20 +253,21 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
   // staging of one operand: `len` is its tile extent (bm or bn), `alongK` its layout;
   // each thread moves groups of 4 consecutive-in-memory elements
   const stage = (name: "A" | "B", len: number, loads: number, alongK: boolean) => {
-    const setup: string[] = [], load: string[] = [], store: string[] = [];
+    const setup: string[] = [], load: string[] = [];
+    const store: ((stage: number) => string)[] = [];
     const run = Math.min(4, loads); // consecutive elements one thread moves at a time
     for (let g = 0; g < loads / run; g++) {
       const idx = `(t + ${g * THREADS * THREADS}u)`;
       const r = `${name.toLowerCase()}${g}`;
-      const at = (k: string, o: string) =>
-        `S${name}[(s * ${bk}u + ${k}) * ${len / 4}u + ${o} / 4u]`;
+      const at = (stage: number, k: string, o: string) =>
+        `S${name}[${stage * bk}u + ${k}][${o} / 4u]`;
       if (alongK) {
         // the thread reads `run` consecutive k of one row (A) or column (B)
         const per = bk / run;
         setup.push(`let ${r}o = ${idx} / ${per}u; let ${r}k = (${idx} % ${per}u) * ${run}u;`);
         for (let j = 0; j < run; j++) {
           load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o, k0 + ${r}k + ${j}u);`);
-          store.push(`${at(`${r}k + ${j}u`, `${r}o`)}[${r}o % 4u] = ${r}[${j}];`);
+          store.push((st) => `${at(st, `${r}k + ${j}u`, `${r}o`)}[${r}o % 4u] = ${r}[${j}];`);
         }
       } else {
         // the thread reads `run` consecutive rows (A) or columns (B) at one k
@@ -275,10 +276,12 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
         for (let j = 0; j < run; j++) {
           load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o + ${j}u, k0 + ${r}k);`);
           if (run < 4) {
-            store.push(`${at(`${r}k`, `(${r}o + ${j}u)`)}[(${r}o + ${j}u) % 4u] = ${r}[${j}];`);
+            store.push((st) =>
+              `${at(st, `${r}k`, `(${r}o + ${j}u)`)}[(${r}o + ${j}u) % 4u] = ${r}[${j}];`
+            );
           }
         }
-        if (run === 4) store.push(`${at(`${r}k`, `${r}o`)} = ${r};`);
+        if (run === 4) store.push((st) => `${at(st, `${r}k`, `${r}o`)} = ${r};`);
       }
     }
     return { setup, load, store, regs: loads / run };
@@ -295,8 +298,10 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-var<workgroup> SA: array<vec4<f32>, ${(2 * bk * bm) / 4}>;
-var<workgroup> SB: array<vec4<f32>, ${(2 * bk * bn) / 4}>;
+// [stage * depth + k][row / 4 (A) or column / 4 (B)]; a constant first index spares the
+// bounds clamp WGSL puts on a runtime one, so the inner loop's addresses fold
+var<workgroup> SA: array<array<vec4<f32>, ${bm / 4}>, ${2 * bk}>;
+var<workgroup> SB: array<array<vec4<f32>, ${bn / 4}>, ${2 * bk}>;
 
 // element (row r, depth c) of A and (column c, depth r) of B; zero outside the matrices
 fn ldA(base: u32, r: u32, c: u32) -> f32 {
@@ -330,41 +335,52 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     for (let v = 0; v < tn / 4; v++) emit(`  var c${i}_${v} = vec4<f32>(0.0);`);
   }
   const loadAll = (indent: string) => [...sa.load, ...sb.load].map((l) => indent + l).join("\n");
-  const storeAll = (indent: string) => [...sa.store, ...sb.store].map((l) => indent + l).join("\n");
+  const storeAll = (indent: string, stage: number) =>
+    [...sa.store, ...sb.store].map((l) => indent + l(stage)).join("\n");
+  // one slab: prefetch the next into registers, multiply this stage, store the next
+  const slab = (stage: number, next: string) => {
+    emit(`    {
+      let more = ${next} < p.slabs;
+      if (more) {
+        let k0 = (${next}) * ${bk}u;
+${loadAll("        ")}
+      }`);
+    for (let kk = 0; kk < bk; kk++) {
+      const row = stage * bk + kk;
+      emit(`      {`);
+      for (let h = 0; h < tm / 4; h++) {
+        emit(`        let x${h} = SA[${row}u][${h * THREADS}u + ty];`);
+      }
+      for (let v = 0; v < tn / 4; v++) {
+        emit(`        let y${v} = SB[${row}u][${v * THREADS}u + tx];`);
+      }
+      for (let i = 0; i < tm; i++) {
+        for (let v = 0; v < tn / 4; v++) {
+          emit(
+            `        c${i}_${v} = fma(vec4<f32>(x${i >> 2}.${LANES[i & 3]}), y${v}, c${i}_${v});`,
+          );
+        }
+      }
+      emit(`      }`);
+    }
+    emit(`      if (more) {
+${storeAll("        ", 1 - stage)}
+      }
+      workgroupBarrier();
+    }`);
+  };
   emit(`  {
     let k0 = 0u;
-    let s = 0u;
 ${loadAll("    ")}
-${storeAll("    ")}
+${storeAll("    ", 0)}
   }
   workgroupBarrier();
-  for (var slab = 0u; slab < p.slabs; slab++) {
-    let cur = slab % 2u;
-    let more = slab + 1u < p.slabs;
-    if (more) {
-      let k0 = (slab + 1u) * ${bk}u;
-${loadAll("      ")}
-    }`);
-  for (let kk = 0; kk < bk; kk++) {
-    emit(`    {`);
-    for (let h = 0; h < tm / 4; h++) {
-      emit(`      let x${h} = SA[(cur * ${bk}u + ${kk}u) * ${bm / 4}u + ${h * THREADS}u + ty];`);
-    }
-    for (let v = 0; v < tn / 4; v++) {
-      emit(`      let y${v} = SB[(cur * ${bk}u + ${kk}u) * ${bn / 4}u + ${v * THREADS}u + tx];`);
-    }
-    for (let i = 0; i < tm; i++) {
-      for (let v = 0; v < tn / 4; v++) {
-        emit(`      c${i}_${v} = fma(vec4<f32>(x${i >> 2}.${LANES[i & 3]}), y${v}, c${i}_${v});`);
-      }
-    }
-    emit(`    }`);
-  }
-  emit(`    if (more) {
-      let s = 1u - cur;
-${storeAll("      ")}
-    }
-    workgroupBarrier();
+  // two slabs per iteration, so that each reads a stage known in the text
+  for (var s0 = 0u; s0 < p.slabs; s0 += 2u) {`);
+  slab(0, "s0 + 1u");
+  emit(`    if (s0 + 1u < p.slabs) {`);
+  slab(1, "s0 + 2u");
+  emit(`    }
   }
   let cBase = p.cOff + zz * p.m * p.n;`);
   for (let i = 0; i < tm; i++) {
