@@ -16,6 +16,7 @@ import type { Release } from "../tensor/webgpu/scratch.ts";
 import { crossEntropy, softmax } from "../tensor/webgpu/softmax.ts";
 
 const quick = Deno.args.includes("--quick");
+const started = performance.now();
 const text = new TextEncoder();
 function say(line: string): void {
   Deno.stdout.writeSync(text.encode(line + "\n"));
@@ -181,6 +182,7 @@ const candidates: MatmulTile[] = [
   { rows: 4, cols: 4, depth: 16 },
   { rows: 4, cols: 4, depth: 8 },
 ];
+let best = { rate: 0, tile: "none" };
 const fits = (t: MatmulTile) =>
   2 * t.depth * 16 * (t.rows + t.cols) * 4 <= lim.maxComputeWorkgroupStorageSize;
 for (const tile of (quick ? candidates.slice(5) : candidates).filter(fits)) {
@@ -191,13 +193,12 @@ for (const tile of (quick ? candidates.slice(5) : candidates).filter(fits)) {
     const flop = 2 * big ** 3;
     const inner = Math.max(1, Math.min(50, Math.round(1e11 / flop)));
     const t = await time((e) => matmul(device, e, a, b, c, square(big, tile)), inner, RUNS);
-    row(
-      `matmul ${big} tile ${tileName(tile)} [check ${ok}]`,
-      t,
-      `${(flop / t / 1e9).toFixed(1)} GFLOP/s`,
-    );
+    const rate = flop / t / 1e9;
+    if (ok === "ok" && rate > best.rate) best = { rate, tile: tileName(tile) };
+    row(`matmul ${big} tile ${tileName(tile)} [check ${ok}]`, t, `${rate.toFixed(1)} GFLOP/s`);
   });
 }
+say(`best checked tile at ${big}: ${best.tile}, ${best.rate.toFixed(1)} GFLOP/s`);
 for (const [aT, bT, name] of [[true, false, "A^T @ B"], [false, true, "A @ B^T"]] as const) {
   await guarded(`matmul ${big} ${name}`, async () => {
     const ok = await check(checkSize, square(checkSize, undefined, aT, bT));
@@ -333,4 +334,4 @@ await guarded("adam", async () => {
   );
   row(`adam step, ${count} float32 parameters`, t, gbs(28 * count, t));
 });
-say("\ndone");
+say(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
