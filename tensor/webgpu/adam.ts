@@ -117,7 +117,9 @@ export function adam(
     checkU32(name, `segments[${i}].offset`, s.offset);
     checkU32(name, `segments[${i}].count`, s.count);
     const end = (s.offset + s.count) * 4;
-    for (const [label, b] of [["param", param], ["grad", grad], ["m", m], ["v", v]] as const) {
+    const all = [["param", param], ["grad", grad], ["m", m], ["v", v], ["vMax", vMax]] as const;
+    for (const [label, b] of all) {
+      if (b === undefined || (label === "vMax" && !params.amsgrad)) continue;
       if (end > b.size) {
         throw new RangeError(
           `${name}: segments[${i}] ends at byte ${end}, past the ${b.size} bytes of ${label}`,

@@ -21,7 +21,7 @@
  */
 
 import { pipeline } from "./pipelines.ts";
-import { checkBindable, checkU32, type Release, Scratch } from "./scratch.ts";
+import { checkBindable, checkExtent, checkU32, type Release, Scratch } from "./scratch.ts";
 
 /** One operand of `matmul`: where element (i, j) of batch z lives in its buffer. */
 export interface MatmulOperand {
@@ -191,6 +191,14 @@ export function matmul(
   }
   const count = merged.shape.reduce((x, y) => x * y, 1);
   if (m === 0 || n === 0 || count === 0) return scratch.release();
+  const last = (op: MatmulOperand, rows: number, cols: number, strides: number[]) =>
+    op.offset + (rows - 1) * op.rowStride + (cols - 1) * op.colStride +
+    strides.reduce((sum, s, d) => sum + (merged.shape[d] - 1) * s, 0);
+  if (k > 0) {
+    checkExtent("matmul", "a", a, last(params.a, m, k, merged.sa));
+    checkExtent("matmul", "b", b, last(params.b, k, n, merged.sb));
+  }
+  checkExtent("matmul", "out", out, (params.outOffset ?? 0) + count * m * n - 1);
   const tile = params.tile ?? chooseTile(device, m, n, count);
   const bytes = sharedBytes(tile);
   if (bytes > device.limits.maxComputeWorkgroupStorageSize) {

@@ -19,7 +19,14 @@
  */
 
 import { pipeline } from "./pipelines.ts";
-import { checkBindable, checkU32, foldGroups, type Release, Scratch } from "./scratch.ts";
+import {
+  checkBindable,
+  checkExtent,
+  checkU32,
+  foldGroups,
+  type Release,
+  Scratch,
+} from "./scratch.ts";
 
 /** The reductions `reduce` computes. */
 export type ReduceOp = "sum" | "mean" | "max" | "min" | "argmax" | "argmin";
@@ -146,6 +153,11 @@ export function reduce(
   const outputs = kept.shape.reduce((a, b) => a * b, 1);
   const count = red.shape.reduce((a, b) => a * b, 1);
   if (outputs === 0) return scratch.release();
+  checkExtent(op, "out", out, outputs - 1);
+  if (count > 0) {
+    const last = shape.reduce((sum, d, i) => sum + (d - 1) * strides[i], params.offset);
+    checkExtent(op, "input", input, last);
+  }
   if (count === 0 && op !== "sum" && op !== "mean") {
     throw new RangeError(`${op}: cannot reduce an empty dimension of shape [${shape.join(", ")}]`);
   }

@@ -116,6 +116,25 @@ export function checkBindable(
   }
 }
 
+/**
+ * Throws a RangeError when `buffer` (of 32-bit elements) is too small for the `count`
+ * elements up to index `last` that `kernel` would touch: out-of-range reads would
+ * otherwise be clamped silently.
+ */
+export function checkExtent(
+  kernel: string,
+  name: string,
+  buffer: GPUBuffer,
+  last: number,
+  count = 1,
+): void {
+  if (count > 0 && (last + 1) * 4 > buffer.size) {
+    throw new RangeError(
+      `${kernel}: ${name} needs element ${last}, but its buffer holds ${buffer.size / 4}`,
+    );
+  }
+}
+
 /** Throws a RangeError unless `value` is an integer in [0, 2^32). */
 export function checkU32(kernel: string, name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {

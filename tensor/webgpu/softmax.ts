@@ -15,7 +15,14 @@
  */
 
 import { pipeline } from "./pipelines.ts";
-import { checkBindable, checkU32, foldGroups, type Release, Scratch } from "./scratch.ts";
+import {
+  checkBindable,
+  checkExtent,
+  checkU32,
+  foldGroups,
+  type Release,
+  Scratch,
+} from "./scratch.ts";
 
 /** A row-major matrix: `rows` rows of `cols` contiguous elements. */
 export interface RowsParams {
@@ -163,6 +170,9 @@ export function softmax(
   checkBindable(device, name, { x, out });
   const scratch = new Scratch(device, name);
   if (params.rows === 0 || params.cols === 0) return scratch.release();
+  const size = params.rows * params.cols;
+  checkExtent(name, "x", x, offset + size - 1);
+  checkExtent(name, "out", out, size - 1);
   const t = threadsPerRow(params.cols);
   const pipe = pipeline(device, `${name}|f32|${t}`, () => softmaxSource(t, params.log));
   const uniforms = scratch.uniform([params.rows, params.cols, offset, 0]);
@@ -220,6 +230,9 @@ export function softmaxBackward(
   checkBindable(device, name, { y, dy, dx });
   const scratch = new Scratch(device, name);
   if (params.rows === 0 || params.cols === 0) return scratch.release();
+  for (const [label, b] of [["y", y], ["dy", dy], ["dx", dx]] as const) {
+    checkExtent(name, label, b, params.rows * params.cols - 1);
+  }
   const t = threadsPerRow(params.cols);
   const key = `${params.log ? "logSoftmax" : "softmax"}Backward|f32|${t}`;
   const pipe = pipeline(device, key, () => backwardSource(t, params.log));
@@ -296,6 +309,9 @@ export function crossEntropy(
   check("crossEntropy", params, [offset]);
   checkBindable(device, "crossEntropy", { logits, labels, out });
   const scratch = new Scratch(device, "crossEntropy");
+  checkExtent("crossEntropy", "logits", logits, offset + params.rows * params.cols - 1);
+  checkExtent("crossEntropy", "labels", labels, params.rows - 1, params.rows);
+  checkExtent("crossEntropy", "out", out, 0);
   const t = threadsPerRow(params.cols);
   const uniforms = scratch.uniform([params.rows, params.cols, offset, ignoreOf(params)]);
   const perRow = scratch.storage(params.rows * 8);
@@ -390,6 +406,11 @@ export function crossEntropyBackward(
   checkBindable(device, "crossEntropy backward", { logits, labels, gradOut, dx });
   const scratch = new Scratch(device, "crossEntropy backward");
   if (params.rows === 0 || params.cols === 0) return scratch.release();
+  const name = "crossEntropy backward", size = params.rows * params.cols;
+  checkExtent(name, "logits", logits, offset + size - 1);
+  checkExtent(name, "labels", labels, params.rows - 1);
+  checkExtent(name, "gradOut", gradOut, 0);
+  checkExtent(name, "dx", dx, size - 1);
   const t = threadsPerRow(params.cols);
   const uniforms = scratch.uniform([params.rows, params.cols, offset, ignoreOf(params)]);
   const scale = scratch.storage(4);

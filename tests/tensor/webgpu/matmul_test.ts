@@ -153,6 +153,16 @@ Deno.test("webgpu matmul() rejects bad layouts with the option's name", () => {
       matmul(dev, encoder, a, a, a, { ...base, batch: [2], b: { ...base.b, batchStrides: [] } }),
     { name: "RangeError", message: "matmul: b.batchStrides has 0 entries, batch has 1" },
   );
+  assert.throws(
+    () =>
+      matmul(dev, encoder, a, a, a, {
+        ...base,
+        m: 3,
+        k: 3,
+        a: { offset: 0, rowStride: 3, colStride: 1 },
+      }),
+    { name: "RangeError", message: "matmul: a needs element 8, but its buffer holds 4" },
+  );
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   assert.throws(
     () => matmul(dev, encoder, a, a, a, { ...base, tile: { rows: 8, cols: 8, depth: 32 } }),

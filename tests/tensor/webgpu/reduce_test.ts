@@ -169,6 +169,10 @@ Deno.test("webgpu reduce() rejects bad axes, empty extremes and integer means", 
     name: "RangeError",
     message: "max: cannot reduce an empty dimension of shape [2, 0]",
   });
+  assert.throws(() => reduce(dev, encoder, x, x, { ...base, strides: [3, 1] }), {
+    name: "RangeError",
+    message: "max: input needs element 4, but its buffer holds 4",
+  });
   assert.throws(() => reduce(dev, encoder, x, x, { ...base, op: "mean", dtype: "int32" }), {
     name: "TypeError",
     message: "mean: needs a float32 input, got int32",

@@ -167,4 +167,8 @@ Deno.test("webgpu crossEntropy() is NaN for an out-of-range label and for all ig
       }),
     { name: "RangeError", message: "crossEntropy: ignoreIndex must be an int32, got 0.5" },
   );
+  assert.throws(
+    () => softmax(dev, dev.createCommandEncoder(), x, x, { rows: 2, cols: 3, log: true }),
+    { name: "RangeError", message: "logSoftmax: x needs element 5, but its buffer holds 4" },
+  );
 });
