@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { main, train, type TrainOptions } from "../../examples/train.ts";
 import { hasGpu } from "../device.ts";
 
+if (!hasGpu) console.log("skip --device gpu trainer test: navigator.gpu has no adapter");
+
 const base: TrainOptions = {
   data: "digits",
   model: "mlp",

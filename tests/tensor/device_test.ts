@@ -22,6 +22,8 @@ import { DEVICES, forEachDevice, hasGpu, values } from "../device.ts";
 import { gpuDevice } from "../../tensor/webgpu/device.ts";
 import { maxTensorBytes, sizeClass } from "../../tensor/webgpu/buffer_pool.ts";
 
+if (!hasGpu) console.log("skip GPU-only device tests: navigator.gpu has no adapter");
+
 const gpuOnly = { ignore: !hasGpu, sanitizeOps: false, sanitizeResources: false };
 
 forEachDevice("read() resolves on every device; creation honours the device", async (device) => {
