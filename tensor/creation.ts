@@ -85,7 +85,7 @@ function deviceOption(op: string, options: CreateOptions | undefined): Device {
 /** Moves a new CPU tensor to the requested device and sets `requiresGrad`. */
 function finish(t: Tensor, options: CreateOptions | undefined, op = "tensor"): Tensor {
   if (deviceOption(op, options) === "gpu") {
-    const moved = toDevice(t, "gpu");
+    const moved = toDevice(t, "gpu", op);
     t.dispose();
     t = moved;
   }

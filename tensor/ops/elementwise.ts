@@ -47,17 +47,18 @@ export function gpuOperand(t: Tensor, shape: Shape = t.shape): GpuOperand {
   return { buffer: t.buffer, dtype: t.dtype, offset: t.offset, strides };
 }
 
-/** A contiguous tensor of `dtype` holding `data` (copied), on `device`. */
+/** A contiguous tensor of `dtype` holding `data` (copied), on `device` (errors name `op`). */
 export function fromData(
   data: ArrayLike<number>,
   shape: Shape,
   dtype: DType,
   device: Device = "cpu",
+  op = "tensor",
 ): Tensor {
   if (device === "gpu") {
-    checkGpuDType("tensor", dtype);
+    checkGpuDType(op, dtype);
     const host = fromData(data, shape, dtype);
-    const out = Tensor.empty(shape, dtype, "gpu", "tensor");
+    const out = Tensor.empty(shape, dtype, "gpu", op);
     upload(out.buffer, host.data.subarray(0, host.size));
     host.dispose();
     return out;
@@ -88,7 +89,7 @@ export function full(shape: Shape, value: number, dtype: DType, device: Device =
  * requires grad when `t` is a leaf that does. Reading a GPU tensor back is asynchronous,
  * so leaving the GPU goes through `await t.read()` instead.
  */
-export function toDevice(t: Tensor, device: Device): Tensor {
+export function toDevice(t: Tensor, device: Device, op = "to"): Tensor {
   if (t.device === device) return t;
   if (device === "cpu") {
     throw new TypeError(
@@ -97,7 +98,7 @@ export function toDevice(t: Tensor, device: Device): Tensor {
     );
   }
   const c = t.contiguous();
-  const out = fromData(c.data.subarray(c.offset, c.offset + c.size), t.shape, t.dtype, "gpu");
+  const out = fromData(c.data.subarray(c.offset, c.offset + c.size), t.shape, t.dtype, "gpu", op);
   if (c !== t) c.dispose();
   if (t.requiresGrad && t.gradFn === null) out.requiresGrad = true;
   return out;

@@ -103,8 +103,12 @@ Deno.test({
     assert.equal(g.to("gpu"), g);
     assert.throws(() => x.double().to("gpu"), {
       name: "TypeError",
-      message: /^tensor: float64 is CPU-only; GPU tensors are float32 or int32/,
+      message: /^to: float64 is CPU-only; GPU tensors are float32 or int32/,
     });
+    assert.throws(
+      () => tensor([1], { dtype: "float64", device: "gpu" }),
+      /^TypeError: tensor: float64 is CPU-only/,
+    );
     assert.throws(() => g.to("float64"), /^TypeError: to: float64 is CPU-only/);
     assert.throws(() => zeros([2], { device: "tpu" as Device }), {
       name: "TypeError",
