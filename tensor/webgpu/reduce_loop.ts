@@ -1,8 +1,8 @@
 /**
  * A reduction where each GPU thread folds the whole reduced extent of one output element
- * over a strided input: sum, max, min, and the first arg-max / arg-min. It handles any
- * axes and layout with one simple kernel per (fold, dtype, axes); the tiled tree
- * reductions are faster for long rows.
+ * over a strided input: sum, max, min, and the first arg-max / arg-min. It takes any
+ * rank, so it serves the tensors of more than 4 dimensions that the tree reductions of
+ * reduce.ts (faster, but limited to 4 merged dimensions) cannot.
  *
  * Words: outputs, reduced count, x offset, then size and stride of each kept dimension,
  * then of each reduced dimension.
