@@ -226,7 +226,7 @@ interface Variant {
   stage: Stage;
 }
 
-/** WGSL that adds to `off` the memory offset of flat index `i` over `rank` lanes. */
+/** WGSL expression for the memory offset of flat index `i` over the last `rank` lanes. */
 function offsetCode(i: string, shape: string, strides: string, rank: number): string {
   if (rank === 0) return "0u";
   const parts: string[] = [];
