@@ -10,7 +10,7 @@
  * @module
  */
 
-import { gpuDevice, takeUncapturedErrors } from "./device.ts";
+import { currentDevice, gpuDevice, takeUncapturedErrors } from "./device.ts";
 
 /** Dispatches per submitted batch. */
 const MAX_BATCH = 256;
@@ -206,4 +206,24 @@ export async function download(
   } finally {
     staging.destroy();
   }
+}
+
+/**
+ * Waits until the GPU has finished everything recorded so far, raising any kernel's error
+ * (PyTorch's `torch.cuda.synchronize()`). Reads wait by themselves; this is for timing
+ * and for leaving the process or a test with no work in flight.
+ *
+ * @returns A promise that settles once the queue is idle (at once without a GPU device).
+ * @example
+ * ```ts
+ * import { gpuSynchronize } from "@adamant/core";
+ * await gpuSynchronize();
+ * ```
+ */
+export async function gpuSynchronize(): Promise<void> {
+  const device = currentDevice();
+  if (device === null) return;
+  flush();
+  await device.queue.onSubmittedWorkDone();
+  await checkErrors();
 }

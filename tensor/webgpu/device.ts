@@ -88,6 +88,11 @@ export function gpuDevice(op: string): GPUDevice {
   );
 }
 
+/** The GPU device when one is ready, else null. */
+export function currentDevice(): GPUDevice | null {
+  return device;
+}
+
 /** Removes and returns the errors that reached no error scope. */
 export function takeUncapturedErrors(): string[] {
   return uncaptured.splice(0);

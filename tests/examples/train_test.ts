@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { main, train, type TrainOptions } from "../../examples/train.ts";
-import { hasGpu } from "../device.ts";
+import { hasGpu, synced } from "../device.ts";
 
 if (!hasGpu) console.log("skip --device gpu trainer test: navigator.gpu has no adapter");
 
@@ -67,7 +67,7 @@ Deno.test({
   ignore: !hasGpu,
   sanitizeOps: false,
   sanitizeResources: false,
-  fn: async () => {
+  fn: synced(async () => {
     const options = { ...base, epochs: 2 };
     const cpu = await train(options);
     const gpu = await train({ ...options, device: "gpu" });
@@ -79,7 +79,7 @@ Deno.test({
       () => train({ ...options, device: "gpu", checkpoint: ".tmp/never.ckpt" }),
       /^Error: train: --checkpoint and --resume work with --device cpu only for now/,
     );
-  },
+  }),
 });
 
 Deno.test("--device takes cpu or gpu only", async () => {

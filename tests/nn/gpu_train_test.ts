@@ -20,7 +20,7 @@ import {
   Sequential,
   tidy,
 } from "../../mod.ts";
-import { hasGpu } from "../device.ts";
+import { hasGpu, synced } from "../device.ts";
 
 function mlp(): Module {
   return new Sequential(new Linear(6, 16), new ReLU(), new Linear(16, 3));
@@ -94,24 +94,24 @@ if (!hasGpu) console.log("skip GPU training tests: navigator.gpu has no adapter"
 Deno.test({
   ...options,
   name: "an MLP trains on the GPU as on the CPU, without leaking over 100 steps",
-  fn: async () => {
+  fn: synced(async () => {
     const cpu = await train(mlp, [32, 6], 100, "cpu");
     const gpu = await train(mlp, [32, 6], 100, "gpu");
     assert.equal(gpu.leaked, 0, `${gpu.leaked} GPU buffers leaked`);
     assert.ok(gpu.losses.at(-1)! < gpu.losses[0] / 2, `losses ${gpu.losses}`);
     assertClose(gpu.losses, cpu.losses, "loss");
     assertClose(gpu.weights, cpu.weights, "weight");
-  },
+  }),
 });
 
 Deno.test({
   ...options,
   name: "a CNN trains on the GPU as on the CPU",
-  fn: async () => {
+  fn: synced(async () => {
     const cpu = await train(cnn, [8, 1, 6, 6], 20, "cpu");
     const gpu = await train(cnn, [8, 1, 6, 6], 20, "gpu");
     assert.equal(gpu.leaked, 0, `${gpu.leaked} GPU buffers leaked`);
     assertClose(gpu.losses, cpu.losses, "loss");
     assertClose(gpu.weights, cpu.weights, "weight");
-  },
+  }),
 });

@@ -7,7 +7,7 @@
 
 import { AssertionError } from "node:assert/strict";
 import { assertMatchesOn, build, type Encoded } from "../torch_fixture.ts";
-import { hasGpu } from "../device.ts";
+import { hasGpu, synced } from "../device.ts";
 import {
   AvgPool2d,
   BatchNorm1d,
@@ -180,11 +180,11 @@ if (hasGpu) {
       version,
     sanitizeOps: false,
     sanitizeResources: false,
-    fn: async (t) => {
+    fn: synced(async (t) => {
       for (const c of gpuLosses) await t.step(`${c.loss} ${c.name}`, () => runLoss(c, "gpu"));
       for (const c of gpuModules) {
         await t.step(`${c.module} ${c.name}`, () => runModule(c, "gpu"));
       }
-    },
+    }),
   });
 } else console.log("skip nn cases on the GPU: navigator.gpu has no adapter");

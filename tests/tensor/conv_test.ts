@@ -25,7 +25,7 @@ import {
   zeros,
 } from "../../mod.ts";
 import { conv2dReference, type Float, outputSize, type Window2d } from "../../tensor/cpu/conv.ts";
-import { hasGpu } from "../device.ts";
+import { hasGpu, synced } from "../device.ts";
 
 const F64 = { dtype: "float64" } as const;
 
@@ -281,9 +281,9 @@ if (hasGpu) {
     name: `torch: ${gpuCases.length} conv and pool cases on the GPU match PyTorch ${torchVersion}`,
     sanitizeOps: false,
     sanitizeResources: false,
-    fn: async (t) => {
+    fn: synced(async (t) => {
       for (const c of gpuCases) await t.step(c.name, () => runCase(c, "gpu"));
-    },
+    }),
   });
 } else console.log("skip conv cases on the GPU: navigator.gpu has no adapter");
 

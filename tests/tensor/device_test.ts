@@ -18,7 +18,7 @@ import {
   tidy,
   zeros,
 } from "../../mod.ts";
-import { DEVICES, forEachDevice, hasGpu, values } from "../device.ts";
+import { DEVICES, forEachDevice, hasGpu, synced, values } from "../device.ts";
 import { gpuDevice } from "../../tensor/webgpu/device.ts";
 import { maxTensorBytes, sizeClass } from "../../tensor/webgpu/buffer_pool.ts";
 
@@ -92,7 +92,7 @@ Deno.test({
 Deno.test({
   ...gpuOnly,
   name: "to() moves between devices and still converts dtypes; float64 stays on the CPU",
-  fn: async () => {
+  fn: synced(async () => {
     const x = tensor([1.5, -2.5], { requiresGrad: true });
     const g = x.to("gpu");
     assert.equal(g.device, "gpu");
@@ -114,13 +114,13 @@ Deno.test({
       name: "TypeError",
       message: 'full: option device must be "cpu" or "gpu", got tpu',
     });
-  },
+  }),
 });
 
 Deno.test({
   ...gpuOnly,
   name: "Module.to moves parameters in place and Module.cpu brings them back",
-  fn: async () => {
+  fn: synced(async () => {
     const layer = new Linear(3, 2);
     const weight = layer.weight, before = Array.from(weight.toArray());
     layer.to("gpu");
@@ -136,13 +136,13 @@ Deno.test({
     const other = new Linear(3, 2).to("gpu");
     other.loadStateDict(layer.stateDict());
     assert.deepEqual(await values(other.weight), before);
-  },
+  }),
 });
 
 Deno.test({
   ...gpuOnly,
   name: "GPU buffers go back through dispose, using, tidy and async tidy",
-  fn: async () => {
+  fn: synced(async () => {
     // buffers the collector reclaims from earlier tests meanwhile must not count
     const live = () => memory().gpu.liveBuffers + memory().gpu.collectedBuffers;
     const start = live();
@@ -167,7 +167,7 @@ Deno.test({
     assert.equal(live(), start + 1);
     kept.dispose();
     assert.equal(live(), start);
-  },
+  }),
 });
 
 Deno.test({
@@ -190,14 +190,14 @@ Deno.test({
 Deno.test({
   ...gpuOnly,
   name: "more than 65535 workgroups fold into a second dispatch dimension",
-  fn: async () => {
+  fn: synced(async () => {
     const n = 65536 * 256 + 300; // one workgroup past the first dimension's limit
     const got = await tidy(() => full([n], 2, { device: "gpu" }).mul(3)).read();
     assert.equal(got.length, n);
     assert.equal(got[0], 6);
     assert.equal(got[n - 1], 6);
     assert.equal(got[65535 * 256 + 7], 6);
-  },
+  }),
 });
 
 Deno.test("tests here cover the devices this machine has", () => {
@@ -207,7 +207,7 @@ Deno.test("tests here cover the devices this machine has", () => {
 Deno.test({
   ...gpuOnly,
   name: "Adam takes a parameter's moments along when it moves to the GPU after CPU steps",
-  fn: async () => {
+  fn: synced(async () => {
     const run = (moveAfter: number) => {
       const w = tensor([0.5, -1.5, 2], { requiresGrad: true });
       const opt = new Adam([w], { lr: 0.1 });
@@ -233,7 +233,7 @@ Deno.test({
       name: "TypeError",
       message: /^Adam: stateDict of parameter 0 \[3\]: its state lives on the GPU/,
     });
-  },
+  }),
 });
 
 forEachDevice("reductions over 5-D tensors and arg-extremes agree with the CPU", async (device) => {
@@ -273,7 +273,7 @@ forEachDevice("addInPlace scales by alpha, also from a view of its own storage",
 Deno.test({
   ...gpuOnly,
   name: "Adam and AdamW steps on the GPU match the CPU, fused and on strided parameters",
-  fn: async () => {
+  fn: synced(async () => {
     const data = [0.5, -1.5, 2, 0.25, -0.75, 1];
     const run = async (device: Device, strided: boolean, options: Record<string, unknown>) => {
       const base = tensor(data, { shape: [2, 3], device });
@@ -310,13 +310,13 @@ Deno.test({
         );
       }
     }
-  },
+  }),
 });
 
 Deno.test({
   ...gpuOnly,
   name: "the fused GPU cross-entropy matches the CPU and refuses second derivatives",
-  fn: async () => {
+  fn: synced(async () => {
     const logits = [[2, -1, 0.5], [0, 0, 0], [-3, 4, 1], [1, 1, 5]];
     const labels = [2, 0, -100, 1];
     const run = async (device: Device) => {
@@ -337,5 +337,5 @@ Deno.test({
       name: "Error",
       message: /^crossEntropy: the fused GPU kernel has no second derivative/,
     });
-  },
+  }),
 });

@@ -7,7 +7,7 @@
 import { AssertionError } from "node:assert/strict";
 import { assertMatchesOn, build, type Encoded } from "../torch_fixture.ts";
 import { concat, type Device, maximum, minimum, stack, type Tensor, where } from "../../mod.ts";
-import { hasGpu } from "../device.ts";
+import { hasGpu, synced } from "../device.ts";
 
 /** A tensor as gen.py writes it: row-major data. */
 /** One op application: an entry of OPS and its non-tensor arguments. */
@@ -179,8 +179,8 @@ if (hasGpu) {
     name: `torch: ${gpuCases.length} cases on the GPU match PyTorch ${version}`,
     sanitizeOps: false,
     sanitizeResources: false,
-    fn: async (t) => {
+    fn: synced(async (t) => {
       for (const c of gpuCases) await t.step(c.name, () => runCase(c, "gpu"));
-    },
+    }),
   });
 } else console.log("skip torch cases on the GPU: navigator.gpu has no adapter");

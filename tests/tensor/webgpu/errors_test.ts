@@ -39,5 +39,7 @@ Deno.test({
       name: "Error",
       message: /^GPU kernel failed: brokenKernel: .*; GPU results since are invalid/,
     });
+    // leave no work in flight (gpuSynchronize would raise the failure again)
+    await gpuDevice("test").queue.onSubmittedWorkDone();
   },
 });
