@@ -5,17 +5,21 @@
  * thread holds rows x cols accumulators in registers (register blocking), as vec4s so the
  * inner loop is one workgroup-memory vec4 load per four rows or columns and rows·cols
  * multiply-adds. A and B pass through workgroup memory in slabs `depth` deep, double
- * buffered: while the threads multiply slab t, they already hold slab t+1 in registers
- * and store it into the other buffer, so one barrier per slab suffices and the global
- * loads overlap the arithmetic. The WGSL is generated fully unrolled (no runtime-indexed
+ * buffered by default: while the threads multiply slab t, they already hold slab t+1 in
+ * registers and store it into the other buffer, so one barrier per slab suffices and the
+ * global loads overlap the arithmetic (one buffer and two barriers halve the memory). The WGSL is generated fully unrolled (no runtime-indexed
  * local arrays, which would spill to local memory).
  *
  * Operands are read through an element offset and row, column and batch strides, so
  * transposed views (A^T @ G, G @ B^T in matmul's backward) and broadcast batches (stride 0)
  * need no copy. Global loads stay coalesced for either layout: the pipeline key records,
  * per operand, whether its consecutive elements run along k or along rows/columns, and
- * the threads walk that direction. Sizes need not be multiples of the tile: slabs are
- * zero-filled past the edges and stores are masked.
+ * the threads walk that direction. Where the layout allows (unit stride along that
+ * direction, other strides, offsets and its extent multiples of 4), operands and C are
+ * bound as vec4 arrays and moved 16 bytes per access. Sizes need not be multiples of the
+ * tile: slabs are zero-filled past the edges and stores are masked; when they are, a
+ * pipeline without any bounds checks runs. Workgroups may walk C in bands of tile rows
+ * (`MatmulTile.band`) so that those running together share panels of A and B in L2.
  *
  * @module
  */
@@ -46,6 +50,19 @@ export interface MatmulTile {
   cols: 4 | 8;
   /** Depth of the slabs of A and B staged in workgroup memory. */
   depth: 8 | 16 | 32;
+  /**
+   * Workgroup memory buffers per operand: 2 (default) overlaps storing the next slab with
+   * multiplying this one (one barrier per slab), 1 halves the memory (two barriers).
+   */
+  stages?: 1 | 2;
+  /**
+   * Tile rows per band of the workgroup order: workgroups launched together then cover a
+   * band x (columns) block of C and share its panels of A and B in the L2 cache. 1
+   * (default) walks C row by row.
+   */
+  band?: number;
+  /** Reads and writes 16 bytes at a time where the layout allows it (default true). */
+  wide?: boolean;
 }
 
 /** Sizes and layouts of one batched product `C[z] = A[z] @ B[z]`. */
@@ -77,16 +94,21 @@ export function chooseTile(device: GPUDevice, m: number, n: number, batch: numbe
   // memory in time that grows with the square of its size: about 20 s for the 16 KiB of
   // the big tile, 5 s for the 8 KiB of this one.
   if (device.adapterInfo?.isFallbackAdapter) return { rows: 4, cols: 4, depth: 8 };
-  const big = Math.ceil(m / 128) * Math.ceil(n / 128) * batch >= 48;
-  const tile: MatmulTile = big ? { rows: 8, cols: 8, depth: 8 } : { rows: 4, cols: 4, depth: 16 };
-  if (big && sharedBytes({ ...tile, depth: 16 }) <= device.limits.maxComputeWorkgroupStorageSize) {
-    tile.depth = 16;
+  // Measured on an H100 (bench/matmul_sweep.ts): 128 x 128 tiles 8 deep win once there
+  // are enough of them to fill the GPU (24 TFLOP/s at 4096, 12 at 2048); with fewer,
+  // 128 x 64 tiles keep more SMs busy (8.7 TFLOP/s at 1024, against 7.0)
+  const tiles = Math.ceil(m / 128) * Math.ceil(n / 128) * batch;
+  if (tiles >= 128) return { rows: 8, cols: 8, depth: 8 };
+  if (tiles >= 32) {
+    const tall: MatmulTile = { rows: 8, cols: 4, depth: 16 };
+    if (sharedBytes(tall) <= device.limits.maxComputeWorkgroupStorageSize) return tall;
+    return { rows: 8, cols: 4, depth: 8 };
   }
-  return tile;
+  return { rows: 4, cols: 4, depth: 16 };
 }
 
 function sharedBytes(t: MatmulTile): number {
-  return 2 * t.depth * THREADS * (t.rows + t.cols) * 4;
+  return (t.stages ?? 2) * t.depth * THREADS * (t.rows + t.cols) * 4;
 }
 
 /** Batch dimensions after dropping size-1 ones and merging those both operands walk alike. */
@@ -207,6 +229,10 @@ export function matmul(
         `workgroup memory, over this device's ${device.limits.maxComputeWorkgroupStorageSize}`,
     );
   }
+  const band = tile.band ?? 1;
+  if (!Number.isInteger(band) || band < 1 || band > 64) {
+    throw new RangeError(`matmul: tile.band must be an integer in [1, 64], got ${band}`);
+  }
   const pad = MAX_BATCH_DIMS - merged.shape.length;
   const shape4 = [...Array(pad).fill(1), ...merged.shape];
   const sa4 = [...Array(pad).fill(0), ...merged.sa];
@@ -215,11 +241,36 @@ export function matmul(
   // the closer elements
   const aAlongK = params.a.colStride <= params.a.rowStride;
   const bAlongK = params.b.rowStride < params.b.colStride;
-  const key = `matmul|f32|${tile.rows}x${tile.cols}x${tile.depth}|a${aAlongK ? "k" : "m"}|b${
-    bAlongK ? "k" : "n"
-  }`;
-  const pipe = pipeline(device, key, () => matmulSource(tile, aAlongK, bAlongK));
   const bm = THREADS * tile.rows, bn = THREADS * tile.cols;
+  const outOffset = params.outOffset ?? 0;
+  const wide = tile.wide ?? true;
+  // 16-byte accesses need every vec4 an operand's threads read to be whole and aligned:
+  // unit stride along the read direction, a multiple of 4 elements long, and every
+  // other stride and the offset multiples of 4
+  const aligned4 = (op: MatmulOperand, unit: number, other: number, len: number, bs: number[]) =>
+    unit === 1 && len % 4 === 0 && other % 4 === 0 && op.offset % 4 === 0 &&
+    bs.every((s) => s % 4 === 0);
+  const staged = (len: number) => (len * tile.depth) / (THREADS * THREADS) >= 4;
+  const form: Form = {
+    aAlongK,
+    bAlongK,
+    wideA: wide && staged(bm) &&
+      (aAlongK
+        ? aligned4(params.a, params.a.colStride, params.a.rowStride, k, merged.sa)
+        : aligned4(params.a, params.a.rowStride, params.a.colStride, m, merged.sa)),
+    wideB: wide && staged(bn) &&
+      (bAlongK
+        ? aligned4(params.b, params.b.rowStride, params.b.colStride, k, merged.sb)
+        : aligned4(params.b, params.b.colStride, params.b.rowStride, n, merged.sb)),
+    wideC: wide && n % 4 === 0 && outOffset % 4 === 0,
+    // no edge anywhere: the kernel drops every bounds check
+    exact: m % bm === 0 && n % bn === 0 && k % tile.depth === 0 && k > 0,
+    band,
+  };
+  const key = `matmul|f32|${tile.rows}x${tile.cols}x${tile.depth}x${tile.stages ?? 2}|${
+    Object.values(form).join(",")
+  }`;
+  const pipe = pipeline(device, key, () => matmulSource(tile, form));
   const groupsX = Math.ceil(n / bn), groupsY = Math.ceil(m / bm);
   if (groupsY > 65535) throw new RangeError(`matmul: m = ${m} needs over 65535 row tiles`);
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
@@ -236,10 +287,12 @@ export function matmul(
       params.b.offset,
       params.b.rowStride,
       params.b.colStride,
-      params.outOffset ?? 0,
+      outOffset,
       ...shape4,
       ...sa4,
       ...sb4,
+      groupsX,
+      groupsY,
     ]);
     const groups = [groupsX, groupsY, Math.min(limit, count - zBase)] as const;
     scratch.pass(encoder, pipe, [uniforms, a, b, out], groups);
@@ -247,11 +300,27 @@ export function matmul(
   return scratch.release();
 }
 
+/** What one pipeline of a tile is specialised for. */
+interface Form {
+  /** A's (B's) consecutive elements run along k rather than along rows (columns). */
+  aAlongK: boolean;
+  bAlongK: boolean;
+  /** A, B, C are read / written as vec4s. */
+  wideA: boolean;
+  wideB: boolean;
+  wideC: boolean;
+  /** The sizes are multiples of the tile: no bounds checks. */
+  exact: boolean;
+  /** Tile rows per band of the workgroup order. */
+  band: number;
+}
+
 const LANES = ["x", "y", "z", "w"];
 
 /** WGSL of one tile configuration. */
-function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): string {
+function matmulSource(tile: MatmulTile, form: Form): string {
   const { rows: tm, cols: tn, depth: bk } = tile;
+  const stages = tile.stages ?? 2;
   const bm = THREADS * tm, bn = THREADS * tn;
   const loadsA = (bm * bk) / (THREADS * THREADS); // elements each thread stages per slab
   const loadsB = (bn * bk) / (THREADS * THREADS);
@@ -259,11 +328,12 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
   const emit = (s: string) => lines.push(s);
 
   // staging of one operand: `len` is its tile extent (bm or bn), `alongK` its layout;
-  // each thread moves groups of 4 consecutive-in-memory elements
-  const stage = (name: "A" | "B", len: number, loads: number, alongK: boolean) => {
+  // each thread moves groups of `run` consecutive-in-memory elements, one vec4 load each
+  // when `wide`
+  const stage = (name: "A" | "B", len: number, loads: number, alongK: boolean, wide: boolean) => {
     const setup: string[] = [], load: string[] = [];
     const store: ((stage: number) => string)[] = [];
-    const run = Math.min(4, loads); // consecutive elements one thread moves at a time
+    const run = Math.min(4, loads);
     for (let g = 0; g < loads / run; g++) {
       const idx = `(t + ${g * THREADS * THREADS}u)`;
       const r = `${name.toLowerCase()}${g}`;
@@ -273,15 +343,21 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
         // the thread reads `run` consecutive k of one row (A) or column (B)
         const per = bk / run;
         setup.push(`let ${r}o = ${idx} / ${per}u; let ${r}k = (${idx} % ${per}u) * ${run}u;`);
+        if (wide) load.push(`${r} = ld${name}4(base${name}, o${name} + ${r}o, k0 + ${r}k);`);
         for (let j = 0; j < run; j++) {
-          load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o, k0 + ${r}k + ${j}u);`);
+          if (!wide) {
+            load.push(
+              `${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o, k0 + ${r}k + ${j}u);`,
+            );
+          }
           store.push((st) => `${at(st, `${r}k + ${j}u`, `${r}o`)}[${r}o % 4u] = ${r}[${j}];`);
         }
       } else {
         // the thread reads `run` consecutive rows (A) or columns (B) at one k
         const per = len / run;
         setup.push(`let ${r}o = (${idx} % ${per}u) * ${run}u; let ${r}k = ${idx} / ${per}u;`);
-        for (let j = 0; j < run; j++) {
+        if (wide) load.push(`${r} = ld${name}4(base${name}, o${name} + ${r}o, k0 + ${r}k);`);
+        for (let j = 0; j < run && !wide; j++) {
           load.push(`${r}[${j}] = ld${name}(base${name}, o${name} + ${r}o + ${j}u, k0 + ${r}k);`);
           if (run < 4) {
             store.push((st) =>
@@ -294,32 +370,46 @@ function matmulSource(tile: MatmulTile, aAlongK: boolean, bAlongK: boolean): str
     }
     return { setup, load, store, regs: loads / run };
   };
-  const sa = stage("A", bm, loadsA, aAlongK), sb = stage("B", bn, loadsB, bAlongK);
+  const sa = stage("A", bm, loadsA, form.aAlongK, form.wideA);
+  const sb = stage("B", bn, loadsB, form.bAlongK, form.wideB);
+
+  const elem = (wide: boolean) => wide ? "vec4<f32>" : "f32";
+  // element (row r, depth c) of A and (column c, depth r) of B, zero outside the
+  // matrices; the wide forms return it and the next three along the operand's layout
+  const loader = (name: "A" | "B", wide: boolean, inside: string) => {
+    const type = elem(wide);
+    const at = `base + r * p.${name.toLowerCase()}Rs + c * p.${name.toLowerCase()}Cs`;
+    const read = `${name}[${wide ? `(${at}) / 4u` : at}]`;
+    const args = name === "A" ? "r: u32, c: u32" : "c: u32, r: u32";
+    if (form.exact) {
+      return `fn ld${name}${wide ? "4" : ""}(base: u32, ${args}) -> ${type} {
+  return ${read};
+}`;
+    }
+    return `fn ld${name}${wide ? "4" : ""}(base: u32, ${args}) -> ${type} {
+  if (${inside}) { return ${read}; }
+  return ${type}(0.0);
+}`;
+  };
 
   emit(`struct P {
   m: u32, n: u32, k: u32, slabs: u32,
   aOff: u32, aRs: u32, aCs: u32, zBase: u32,
   bOff: u32, bRs: u32, bCs: u32, cOff: u32,
   shape: vec4<u32>, aBs: vec4<u32>, bBs: vec4<u32>,
+  groupsX: u32, groupsY: u32,
 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<${elem(form.wideA)}>;
+@group(0) @binding(2) var<storage, read> B: array<${elem(form.wideB)}>;
+@group(0) @binding(3) var<storage, read_write> C: array<${elem(form.wideC)}>;
 // [stage * depth + k][row / 4 (A) or column / 4 (B)]; a constant first index spares the
 // bounds clamp WGSL puts on a runtime one, so the inner loop's addresses fold
-var<workgroup> SA: array<array<vec4<f32>, ${bm / 4}>, ${2 * bk}>;
-var<workgroup> SB: array<array<vec4<f32>, ${bn / 4}>, ${2 * bk}>;
+var<workgroup> SA: array<array<vec4<f32>, ${bm / 4}>, ${stages * bk}>;
+var<workgroup> SB: array<array<vec4<f32>, ${bn / 4}>, ${stages * bk}>;
 
-// element (row r, depth c) of A and (column c, depth r) of B; zero outside the matrices
-fn ldA(base: u32, r: u32, c: u32) -> f32 {
-  if (r < p.m && c < p.k) { return A[base + r * p.aRs + c * p.aCs]; }
-  return 0.0;
-}
-fn ldB(base: u32, c: u32, r: u32) -> f32 {
-  if (c < p.n && r < p.k) { return B[base + r * p.bRs + c * p.bCs]; }
-  return 0.0;
-}
+${loader("A", form.wideA, "r < p.m && c < p.k")}
+${loader("B", form.wideB, "c < p.n && r < p.k")}
 
 @compute @workgroup_size(${THREADS}, ${THREADS})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -334,8 +424,18 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     emit(`  { let i = z % p.shape.${lane}; z = z / p.shape.${lane};
     baseA += i * p.aBs.${lane}; baseB += i * p.bBs.${lane}; }`);
   }
-  emit(`  let oA = wg.y * ${bm}u;
-  let oB = wg.x * ${bn}u;`);
+  if (form.band > 1) {
+    // launch order id = wg.y * groupsX + wg.x, renumbered column by column within bands
+    // of `band` tile rows
+    emit(`  let id = wg.y * p.groupsX + wg.x;
+  let width = ${form.band}u * p.groupsX;
+  let first = (id / width) * ${form.band}u;
+  let tall = min(p.groupsY - first, ${form.band}u);
+  let tileRow = first + (id % width) % tall;
+  let tileCol = (id % width) / tall;`);
+  } else emit(`  let tileRow = wg.y;\n  let tileCol = wg.x;`);
+  emit(`  let oA = tileRow * ${bm}u;
+  let oB = tileCol * ${bn}u;`);
   for (const l of [...sa.setup, ...sb.setup]) emit(`  ${l}`);
   for (let g = 0; g < sa.regs; g++) emit(`  var a${g}: vec4<f32>;`);
   for (let g = 0; g < sb.regs; g++) emit(`  var b${g}: vec4<f32>;`);
@@ -371,8 +471,10 @@ ${loadAll("        ")}
       }
       emit(`      }`);
     }
+    // one buffer: everyone must be done reading it before it is overwritten
+    if (stages === 1) emit(`      workgroupBarrier();`);
     emit(`      if (more) {
-${storeAll("        ", 1 - stage)}
+${storeAll("        ", stages === 1 ? 0 : 1 - stage)}
       }
       workgroupBarrier();
     }`);
@@ -382,24 +484,38 @@ ${storeAll("        ", 1 - stage)}
 ${loadAll("    ")}
 ${storeAll("    ", 0)}
   }
-  workgroupBarrier();
-  // two slabs per iteration, so that each reads a stage known in the text
+  workgroupBarrier();`);
+  if (stages === 1) {
+    emit(`  for (var s0 = 0u; s0 < p.slabs; s0 += 1u) {`);
+    slab(0, "s0 + 1u");
+    emit(`  }`);
+  } else {
+    emit(`  // two slabs per iteration, so that each reads a stage known in the text
   for (var s0 = 0u; s0 < p.slabs; s0 += 2u) {`);
-  slab(0, "s0 + 1u");
-  emit(`    if (s0 + 1u < p.slabs) {`);
-  slab(1, "s0 + 2u");
-  emit(`    }
+    slab(0, "s0 + 1u");
+    emit(`    if (s0 + 1u < p.slabs) {`);
+    slab(1, "s0 + 2u");
+    emit(`    }
+  }`);
   }
-  let cBase = p.cOff + zz * p.m * p.n;`);
+  emit(`  let cBase = p.cOff + zz * p.m * p.n;`);
   for (let i = 0; i < tm; i++) {
     const row = `oA + ${(i >> 2) * 4 * THREADS}u + ty * 4u + ${i & 3}u`;
     emit(`  { let r = ${row};
-    if (r < p.m) {
+    ${form.exact ? "" : "if (r < p.m) "}{
       let rb = cBase + r * p.n;`);
     for (let v = 0; v < tn / 4; v++) {
-      for (let j = 0; j < 4; j++) {
-        emit(`      { let c = oB + ${v * 4 * THREADS}u + tx * 4u + ${j}u;
-        if (c < p.n) { C[rb + c] = c${i}_${v}.${LANES[j]}; } }`);
+      const col = `oB + ${v * 4 * THREADS}u + tx * 4u`;
+      const guard = (c: string) => form.exact ? "" : `if (${c} < p.n) `;
+      if (form.wideC) {
+        // n is a multiple of 4: the vec4 is inside C or wholly past its last column
+        emit(`      { let c = ${col};
+        ${guard("c")}{ C[(rb + c) / 4u] = c${i}_${v}; } }`);
+      } else {
+        for (let j = 0; j < 4; j++) {
+          emit(`      { let c = ${col} + ${j}u;
+        ${guard("c")}{ C[rb + c] = c${i}_${v}.${LANES[j]}; } }`);
+        }
       }
     }
     emit(`    } }`);

@@ -17,6 +17,8 @@ interface Case {
   aBroadcast?: boolean[];
   bBroadcast?: boolean[];
   tile?: MatmulTile;
+  /** Offsets multiples of 4, so that 16-byte accesses are allowed. */
+  aligned?: boolean;
 }
 
 /** Runs one case on the GPU and compares it with the float64 reference loop. */
@@ -33,7 +35,8 @@ async function check(dev: GPUDevice, c: Case): Promise<void> {
     return { strides: s, total: stride };
   };
   const sa = stridesOf(m * k, c.aBroadcast), sb = stridesOf(k * n, c.bBroadcast);
-  const aOff = 3, bOff = 5, outOff = 2; // odd offsets: no alignment assumed
+  // odd offsets unless aligned: no alignment assumed
+  const [aOff, bOff, outOff] = c.aligned ? [4, 8, 4] : [3, 5, 2];
   const aData = randoms(aOff + sa.total, 1 + m), bData = randoms(bOff + sb.total, 2 + n);
   const count = batch.reduce((x, y) => x * y, 1);
   const params: MatmulParams = {
@@ -107,6 +110,34 @@ const cases: Case[] = [
   },
   { name: "batch of B broadcast", m: 17, n: 5, k: 3, batch: [4], bBroadcast: [true] },
   { name: "k = 0 gives zeros", m: 5, n: 6, k: 0 },
+  // 16-byte loads and stores; multiples of the tile drop the bounds checks
+  {
+    name: "exact sizes, vec4 access, bands of 2",
+    m: 128,
+    n: 64,
+    k: 32,
+    aligned: true,
+    tile: { rows: 4, cols: 4, depth: 16, stages: 1, band: 2 },
+  },
+  {
+    name: "ragged, vec4 access, a band taller than the tiles left",
+    m: 70,
+    n: 36,
+    k: 20,
+    aligned: true,
+    tile: { rows: 4, cols: 4, depth: 16, stages: 1, band: 3 },
+  },
+  {
+    name: "transposed, vec4 access along rows and columns, batched",
+    m: 68,
+    n: 40,
+    k: 24,
+    batch: [2],
+    aT: true,
+    bT: true,
+    aligned: true,
+    tile: { rows: 4, cols: 4, depth: 16, stages: 1 },
+  },
 ];
 
 Deno.test("webgpu matmul() matches the reference on ragged, transposed and batched shapes", async () => {
@@ -162,6 +193,10 @@ Deno.test("webgpu matmul() rejects bad layouts with the option's name", () => {
         a: { offset: 0, rowStride: 3, colStride: 1 },
       }),
     { name: "RangeError", message: "matmul: a needs element 8, but its buffer holds 4" },
+  );
+  assert.throws(
+    () => matmul(dev, encoder, a, a, a, { ...base, tile: { rows: 4, cols: 4, depth: 8, band: 0 } }),
+    { name: "RangeError", message: "matmul: tile.band must be an integer in [1, 64], got 0" },
   );
   const limit = dev.limits.maxComputeWorkgroupStorageSize;
   assert.throws(
