@@ -6,6 +6,7 @@
  *   deno task train
  *   deno task train --data fashion-mnist --epochs 5
  *   deno task train --data fashion-mnist --model cnn --epochs 3 --plot curves.svg
+ *   deno task train --model cnn --device gpu
  *   deno task train --help
  */
 import {
@@ -16,6 +17,9 @@ import {
   crossEntropy,
   DataLoader,
   defaultGenerator,
+  type Device,
+  initGpu,
+  keep,
   loadCheckpoint,
   loadDigits,
   loadFashionMnist,
@@ -88,6 +92,7 @@ const OPTIONS: Record<string, OptionSpec> = {
     default: 0,
     help: "train data-parallel on this many worker threads (0: on the main thread)",
   },
+  device: { type: "string", default: "cpu", help: "where to train", choices: ["cpu", "gpu"] },
 };
 
 interface Split {
@@ -151,23 +156,34 @@ function makeScheduler(
   }
 }
 
-/** Accuracy of `model` on a whole split, in eval mode, in batches. */
-function evaluate(model: Module, split: Split, shape: number[], batchSize: number): number {
+/**
+ * Accuracy of `model` on a whole split, in eval mode, in batches; the count of correct
+ * predictions stays on the model's device until one read at the end.
+ */
+async function evaluate(
+  model: Module,
+  split: Split,
+  shape: number[],
+  batchSize: number,
+  device: Device,
+): Promise<number> {
   model.eval();
-  let correct = 0;
+  const correct = keep(zeros([], { dtype: "int32", device }));
   const n = split.x.shape[0];
   for (let start = 0; start < n; start += batchSize) {
     const len = Math.min(batchSize, n - start);
-    correct += tidy(() =>
+    tidy(() =>
       noGrad(() => {
-        const x = split.x.narrow(0, start, len).reshape([len, ...shape]);
+        const x = split.x.narrow(0, start, len).reshape([len, ...shape]).to(device);
         const predicted = model.forward(x).argmax(1);
-        return predicted.eq(split.y.narrow(0, start, len)).sum().item();
+        correct.addInPlace(predicted.eq(split.y.narrow(0, start, len).to(device)).sum());
       })
     );
   }
   model.train();
-  return correct / n;
+  const total = (await correct.read())[0];
+  correct.dispose();
+  return total / n;
 }
 
 /** Everything a training run needs, as parsed from the command line. */
@@ -187,6 +203,8 @@ export interface TrainOptions {
   workers?: number;
   /** Stop after this epoch, as if the run were interrupted (for resume tests). */
   stopAfter?: number;
+  /** Where to train (default the CPU). */
+  device?: Device;
   /** Where progress lines go (default console.log). */
   log?: (line: string) => void;
 }
@@ -195,11 +213,18 @@ export interface TrainOptions {
 export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   const log = options.log ?? console.log;
   const { epochs, batchSize, lr } = options;
+  const device = options.device ?? "cpu";
+  if (device === "gpu" && !(await initGpu())) {
+    throw new Error("train: device gpu, but this runtime offers no WebGPU adapter");
+  }
+  if (device === "gpu" && (options.checkpoint ?? options.resume) !== undefined) {
+    throw new Error("train: --checkpoint and --resume work with --device cpu only for now");
+  }
   const data = await loadData(options.data);
   manualSeed(options.seed);
   // with workers, the model is built from the same function (and seed) on every thread
   await using dp = options.workers ? await createParallel(options, data) : null;
-  const model = dp?.model ?? buildModel(options.model, data.shape, 10);
+  const model = dp?.model ?? buildModel(options.model, data.shape, 10).to(device);
   const optimizer = dp?.optimizer ?? makeOptimizer(options.optimizer, model.parameters(), lr);
   const samples = data.train.x.shape[0];
   const loader = new DataLoader(
@@ -237,25 +262,33 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
     const progress = new Progress(loader.length, `epoch ${epoch}/${epochs}`);
     const start = performance.now();
     let lossSum = 0, seen = 0, step = 0;
+    // on the GPU the loss is summed there and read once per epoch, so steps never sync
+    const lossTotal = device === "gpu" ? keep(zeros([], { device })) : null;
     for (using batch of loader) {
       const n = batch.x.shape[0];
       const loss = dp ? await dp.step(batch.x.toArray()) : tidy(() => {
-        const x = batch.x.reshape([n, ...data.shape]);
-        const l = crossEntropy(model.forward(x), batch.y);
+        const x = batch.x.reshape([n, ...data.shape]).to(device);
+        const l = crossEntropy(model.forward(x), batch.y.to(device));
         optimizer.zeroGrad();
         l.backward();
         optimizer.step();
-        return l.item();
+        if (lossTotal === null) return l.item();
+        noGrad(() => lossTotal.addInPlace(l, n));
+        return 0;
       });
       if (perStep) scheduler!.step();
       lossSum += loss * n;
       seen += n;
-      progress.update(++step, `loss ${(lossSum / seen).toFixed(4)}`);
+      progress.update(++step, lossTotal ? "" : `loss ${(lossSum / seen).toFixed(4)}`);
+    }
+    if (lossTotal !== null) {
+      lossSum = (await lossTotal.read())[0];
+      lossTotal.dispose();
     }
     progress.done();
     const seconds = (performance.now() - start) / 1000;
     if (scheduler && !perStep) scheduler.step();
-    const accuracy = evaluate(model, data.test, data.shape, 512);
+    const accuracy = await evaluate(model, data.test, data.shape, 512, device);
     curves.push({ epoch, loss: lossSum / seen, accuracy });
     log(
       `epoch ${epoch}/${epochs}  loss ${(lossSum / seen).toFixed(4)}  held-out accuracy ` +
@@ -335,6 +368,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     resume: args.resume as string | undefined,
     plot: args.plot as string | undefined,
     workers: Number(args.workers),
+    device: args.device as Device,
   };
   if (options.epochs < 1 || options.batchSize < 1 || !(options.lr > 0)) {
     console.error("train: --epochs and --batch-size must be at least 1 and --lr positive");
@@ -345,6 +379,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       `train: --workers must be from 0 to --batch-size (${options.batchSize}), got ${options.workers}`,
     );
     return 2;
+  }
+  if (options.workers! > 0 && options.device === "gpu") {
+    console.error("train: --workers trains on CPU threads; use it with --device cpu");
+    return 2;
+  }
+  if (options.device === "gpu" && !(await initGpu())) {
+    console.error("train: --device gpu, but this runtime offers no WebGPU adapter");
+    return 1;
   }
   try {
     await train(options);

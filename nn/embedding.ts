@@ -78,7 +78,8 @@ export class Embedding extends Module {
       throw new TypeError(`Embedding: ids must be int32, got ${ids.dtype} ${fmt(ids.shape)}`);
     }
     const flat = ids.reshape([-1]);
-    const data = flat.toArray();
+    // GPU ids are not read back: an id out of range gathers NaN instead
+    const data = flat.device === "cpu" ? flat.toArray() : [];
     for (let i = 0; i < data.length; i++) {
       if (data[i] < 0 || data[i] >= this.numEmbeddings) {
         throw new RangeError(

@@ -98,7 +98,11 @@ export function dropout(x: Tensor, p = 0.5, options: DropoutOptions = {}): Tenso
   checkProbability("dropout", p);
   if (!isFloat(x.dtype)) throw new TypeError(`dropout: needs a floating tensor, got ${x.dtype}`);
   if (!(options.training ?? true) || p === 0) return x;
-  const mask = bernoulli(1 - p, x.shape, { dtype: x.dtype, generator: options.generator });
+  const mask = bernoulli(1 - p, x.shape, {
+    dtype: x.dtype,
+    device: x.device,
+    generator: options.generator,
+  });
   if (p < 1) noGrad(() => mask.mulInPlace(1 / (1 - p)));
   return x.mul(mask);
 }

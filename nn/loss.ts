@@ -7,6 +7,7 @@
 
 import { isFloat } from "../tensor/dtype.ts";
 import { tensor } from "../tensor/creation.ts";
+import { crossEntropyRows } from "../tensor/ops/cross_entropy.ts";
 import { fmt } from "../tensor/shape.ts";
 import { Tensor } from "../tensor/tensor.ts";
 
@@ -259,7 +260,8 @@ interface Targets {
   classDim: number;
 }
 
-function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: number): Targets {
+/** Checks class-index targets against the input; returns the class dimension. */
+function checkTargetShape(op: string, input: Tensor, target: Tensor, ignoreIndex: number): number {
   checkFloat(op, "input", input);
   if (target.dtype !== "int32") {
     throw new TypeError(
@@ -280,7 +282,20 @@ function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: nu
   if (!Number.isInteger(ignoreIndex)) {
     throw new RangeError(`${op}: option ignoreIndex must be an integer, got ${ignoreIndex}`);
   }
+  return classDim;
+}
+
+function checkTargets(op: string, input: Tensor, target: Tensor, ignoreIndex: number): Targets {
+  const classDim = checkTargetShape(op, input, target, ignoreIndex);
   const classes = input.shape[classDim];
+  if (target.device === "gpu") {
+    // a GPU target is not read back: an index out of range gathers NaN into the loss
+    const counted = target.ne(ignoreIndex);
+    const safe = counted.mul(target);
+    const valid = counted.to(input.dtype);
+    counted.dispose();
+    return { safe, valid, classDim };
+  }
   const data = target.toArray();
   const safe = new Int32Array(data.length), valid = new Float64Array(data.length);
   for (let i = 0; i < data.length; i++) {
@@ -424,6 +439,14 @@ export function crossEntropy(
   const classDim = logits.ndim === 1 ? 0 : 1;
   const classes = logits.shape[classDim];
   if (options.weight) checkClassWeight(op, options.weight, classes);
+  const ignoreIndex = options.ignoreIndex ?? -100;
+  if (
+    logits.device === "gpu" && logits.ndim === 2 && target.dtype === "int32" &&
+    !options.weight && smoothing === 0 && reduction === "mean"
+  ) {
+    checkTargetShape(op, logits, target, ignoreIndex);
+    return crossEntropyRows(logits, target, ignoreIndex);
+  }
   const weightView = options.weight
     ? options.weight.reshape(logits.shape.map((d, i) => (i === classDim ? d : 1)))
     : null;
@@ -445,7 +468,6 @@ export function crossEntropy(
     return reduction === "sum" ? total : total.div(logits.size / classes);
   }
 
-  const ignoreIndex = options.ignoreIndex ?? -100;
   const { loss, weights, targets } = nllParts(op, logp, target, options.weight, ignoreIndex);
   const nll = reduction === "none"
     ? loss

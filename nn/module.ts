@@ -6,6 +6,7 @@
  */
 
 import { noGrad } from "../autograd/grad_mode.ts";
+import { type Device, isDevice } from "../tensor/device.ts";
 import { fmt } from "../tensor/shape.ts";
 import { keep } from "../tensor/scope.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -476,6 +477,66 @@ export abstract class Module {
   }
 
   /**
+   * Moves every parameter and buffer to `device` in place (the tensors keep their
+   * identity, so layers' fields and optimizers created afterwards see the moved data);
+   * gradients are dropped. Leaving the GPU reads asynchronously: use `await cpu()`.
+   * Create the optimizer after moving, as its state follows the parameters' device.
+   *
+   * @param device `"gpu"` (after `await initGpu()`) or `"cpu"`.
+   * @returns This module.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { gpuAvailable, Linear } from "@adamant/core";
+   * const device = (await gpuAvailable()) ? "gpu" : "cpu";
+   * const layer = new Linear(2, 1).to(device);
+   * assert.equal(layer.weight.device, device);
+   * ```
+   */
+  to(device: Device): this {
+    if (!isDevice(device)) {
+      throw new TypeError(`Module.to: device must be "cpu" or "gpu", got ${String(device)}`);
+    }
+    for (const t of this.#tensors()) {
+      if (t.device === device) continue;
+      const moved = t.to(device);
+      this.#adopt(t, moved);
+    }
+    return this;
+  }
+
+  /**
+   * Moves every parameter and buffer back to the CPU, reading GPU data asynchronously.
+   *
+   * @returns A promise of this module.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Linear } from "@adamant/core";
+   * const layer = await new Linear(2, 1).cpu();
+   * assert.equal(layer.weight.device, "cpu");
+   * ```
+   */
+  async cpu(): Promise<this> {
+    for (const t of this.#tensors()) {
+      if (t.device === "cpu") continue;
+      this.#adopt(t, await t.cpu());
+    }
+    return this;
+  }
+
+  #tensors(): Tensor[] {
+    return [...this.parameters(), ...this.buffers()];
+  }
+
+  #adopt(t: Tensor, moved: Tensor): void {
+    t.adoptStorage(moved);
+    moved.dispose();
+    t.grad?.dispose();
+    t.grad = null;
+  }
+
+  /**
    * Parameters and buffers by dotted name, detached (they share storage with the
    * module's tensors). A tensor shared by two sub-modules appears under both names.
    *
@@ -562,12 +623,12 @@ export abstract class Module {
       for (const [name, t] of own) {
         const s = source.get(name);
         if (s === undefined) continue;
-        if (s.dtype === t.dtype) t.copyInPlace(s);
-        else {
-          const converted = s.to(t.dtype);
-          t.copyInPlace(converted);
-          converted.dispose();
-        }
+        // converted on the source's device, then uploaded when the module is on the GPU
+        const converted = s.dtype === t.dtype ? s : s.to(t.dtype);
+        const placed = converted.device === t.device ? converted : converted.to(t.device);
+        t.copyInPlace(placed);
+        if (placed !== converted) placed.dispose();
+        if (converted !== s) converted.dispose();
       }
     });
     return { missingKeys, unexpectedKeys };

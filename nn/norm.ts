@@ -150,7 +150,16 @@ export abstract class BatchNormBase extends Module {
     let batches: number | undefined;
     if (this.training && this.numBatchesTracked !== null) {
       noGrad(() => this.numBatchesTracked!.addInPlace(1));
-      batches = this.numBatchesTracked.item();
+      // only the cumulative average needs the count on the host
+      if (this.momentum === null) {
+        if (x.device !== "cpu") {
+          throw new TypeError(
+            `${this.constructor.name}: momentum null (a cumulative average) needs the batch ` +
+              "count on the host, which a GPU module keeps on the GPU; give a momentum",
+          );
+        }
+        batches = this.numBatchesTracked.item();
+      }
     }
     return batchNorm(x, this.runningMean, this.runningVar, {
       weight: this.weight,

@@ -5,6 +5,8 @@
  */
 
 import type { Tensor } from "../tensor/tensor.ts";
+import { tensor } from "../tensor/creation.ts";
+import { keep } from "../tensor/scope.ts";
 import {
   checkBoolean,
   checkNonNegative,
@@ -14,7 +16,8 @@ import {
   withDefaults,
   zerosLikeArray,
 } from "./optimizer.ts";
-import { adamUpdate, type FloatArray } from "./update.ts";
+import { adamUpdate, adamwUpdate, type FloatArray } from "./update.ts";
+import { adamStepOnGpu, type GpuAdamState } from "./adam_gpu.ts";
 
 /**
  * Options of `Adam` and `AdamW` (every one has a default).
@@ -103,6 +106,17 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
   return state;
 }
 
+/** The CPU moments of `param` as GPU tensors (none before its first step). */
+function uploadMoments(state: AdamParamState, param: Tensor): GpuAdamState {
+  if (state.m.length !== param.size) return {};
+  const up = (a: FloatArray) => keep(tensor(a, { shape: param.shape, dtype: "float32" }).to("gpu"));
+  return {
+    m: up(state.m),
+    v: up(state.v),
+    ...(state.vMax === undefined ? {} : { vMax: up(state.vMax) }),
+  };
+}
+
 /**
  * Adam, exactly as PyTorch 1.13's single-tensor loop (`_single_tensor_adam`). Each step,
  * for every parameter θ with a gradient (γ = lr, λ = weightDecay):
@@ -153,6 +167,8 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
 
   /** The pure update function applied to each parameter (AdamW swaps in its own). */
   protected readonly rule: typeof adamUpdate = adamUpdate;
+  /** Moments of GPU parameters, kept on the GPU. */
+  readonly #gpuState = new WeakMap<Tensor, GpuAdamState>();
 
   /** Throws for an invalid option, naming it and its value. */
   protected override validate(options: AdamOptions): void {
@@ -164,6 +180,31 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     return adamInitState(() => this.zerosFor(param), group.amsgrad);
   }
 
+  /** Updates a GPU parameter with the same formula, its moments staying on the GPU. */
+  protected override updateOnDevice(
+    param: Tensor,
+    grad: Tensor,
+    state: AdamParamState,
+    group: ParamGroup<AdamOptions>,
+  ): void {
+    let moments = this.#gpuState.get(param);
+    if (moments === undefined) {
+      // a parameter moved to the GPU after CPU steps takes its moments along
+      this.#gpuState.set(param, moments = uploadMoments(state, param));
+    }
+    state.step += 1;
+    adamStepOnGpu(param, grad, moments, {
+      lr: group.lr,
+      beta1: group.betas[0],
+      beta2: group.betas[1],
+      eps: group.eps,
+      weightDecay: group.weightDecay,
+      amsgrad: group.amsgrad,
+      maximize: group.maximize,
+      step: state.step,
+    }, this.rule === adamwUpdate);
+  }
+
   /** Updates one parameter with the pure update function. */
   protected override update(
     param: FloatArray,
@@ -172,6 +213,12 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     group: ParamGroup<AdamOptions>,
     size: number,
   ): void {
+    if (state.m.length < size) {
+      throw new TypeError(
+        `${this.constructor.name}: the state of this ${size}-element parameter lives on the ` +
+          "GPU (it was stepped there); create a new optimizer after moving the model back",
+      );
+    }
     // amsgrad switched on after the first step: start its maximum from zero
     if (group.amsgrad && state.vMax === undefined) state.vMax = zerosLikeArray(param, size);
     state.step += 1;

@@ -367,6 +367,10 @@ export abstract class Optimizer<
           `parameter of shape ${fmt(param.shape)}`,
       );
     }
+    if (param.device !== "cpu") {
+      this.updateOnDevice(param, grad, state, group);
+      return;
+    }
     const n = param.size;
     const g = grad.isContiguous ? grad : grad.contiguous();
     const gArray = flat(g);
@@ -420,6 +424,13 @@ export abstract class Optimizer<
     for (const [param, s] of this.state) {
       const i = index.get(param);
       if (i === undefined) continue;
+      if (param.device !== "cpu") {
+        throw new TypeError(
+          `${this.constructor.name}: stateDict of parameter ${i} ${fmt(param.shape)}: its ` +
+            "state lives on the GPU, which stateDict cannot read synchronously; checkpoint " +
+            "optimizer state on the CPU",
+        );
+      }
       const copy: Record<string, StateValue> = {};
       for (const [key, value] of Object.entries(s)) copy[key] = copyValue(value);
       state[i] = copy;
@@ -510,7 +521,26 @@ export abstract class Optimizer<
    * @returns A new typed array of `param.size` elements.
    */
   protected zerosFor(param: Tensor): FloatArray {
-    return new ARRAY_TYPES[param.dtype as "float32" | "float64"](param.size);
+    // a GPU parameter keeps its state on the GPU (see updateOnDevice)
+    const size = param.device === "cpu" ? param.size : 0;
+    return new ARRAY_TYPES[param.dtype as "float32" | "float64"](size);
+  }
+
+  /**
+   * Updates a parameter that lives on the GPU, keeping its state there. Optimizers
+   * without a GPU kernel throw, naming themselves.
+   *
+   * @param param The parameter, updated in place.
+   * @param grad Its gradient.
+   * @param _state Its state (the step count and options; arrays stay empty).
+   * @param _group Its group.
+   */
+  protected updateOnDevice(param: Tensor, grad: Tensor, _state: S, _group: ParamGroup<O>): void {
+    throw new TypeError(
+      `${this.constructor.name}: no GPU update for the ${param.device} parameter ` +
+        `${fmt(param.shape)} (${fmt(grad.shape)} gradient); use Adam or AdamW on the GPU, ` +
+        "or keep the model on the CPU",
+    );
   }
 
   /**

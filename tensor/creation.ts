@@ -6,7 +6,8 @@
 import { type DType, dtypeOfArray, isDType, isFloat, type TypedArray } from "./dtype.ts";
 import { defaultGenerator, type Generator } from "./random.ts";
 import { checkShape, fmt, type Shape } from "./shape.ts";
-import { fromData, full as fullOf } from "./ops/elementwise.ts";
+import { type Device, isDevice } from "./device.ts";
+import { fromData, full as fullOf, toDevice } from "./ops/elementwise.ts";
 import { type NestedArray, Tensor, type TensorLike } from "./tensor.ts";
 
 /**
@@ -25,6 +26,8 @@ export interface CreateOptions {
   dtype?: DType;
   /** Make the new tensor a leaf that collects gradients. */
   requiresGrad?: boolean;
+  /** Where the tensor lives: `"cpu"` (default) or `"gpu"` (after `await initGpu()`). */
+  device?: Device;
 }
 
 /**
@@ -71,7 +74,21 @@ function dtypeOption(op: string, options: CreateOptions | undefined, fallback: D
   return dtype;
 }
 
-function finish(t: Tensor, options: CreateOptions | undefined): Tensor {
+function deviceOption(op: string, options: CreateOptions | undefined): Device {
+  const device = options?.device ?? "cpu";
+  if (!isDevice(device)) {
+    throw new TypeError(`${op}: option device must be "cpu" or "gpu", got ${String(device)}`);
+  }
+  return device;
+}
+
+/** Moves a new CPU tensor to the requested device and sets `requiresGrad`. */
+function finish(t: Tensor, options: CreateOptions | undefined, op = "tensor"): Tensor {
+  if (deviceOption(op, options) === "gpu") {
+    const moved = toDevice(t, "gpu", op);
+    t.dispose();
+    t = moved;
+  }
   if (options?.requiresGrad) t.requiresGrad = true;
   return t;
 }
@@ -162,10 +179,10 @@ export function tensor(data: NestedArray | TypedArray, options: TensorOptions = 
  * ```
  */
 export function full(shape: Shape, value: number, options?: CreateOptions): Tensor {
-  return finish(
-    fullOf(checkShape("full", shape), value, dtypeOption("full", options, "float32")),
-    options,
-  );
+  const dtype = dtypeOption("full", options, "float32");
+  const out = fullOf(checkShape("full", shape), value, dtype, deviceOption("full", options));
+  if (options?.requiresGrad) out.requiresGrad = true;
+  return out;
 }
 
 /**
@@ -216,7 +233,7 @@ export function ones(shape: Shape, options?: CreateOptions): Tensor {
  * ```
  */
 export function zerosLike(t: Tensor, options?: CreateOptions): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...options });
+  return full(t.shape, 0, { dtype: t.dtype, device: t.device, ...options });
 }
 
 /**
@@ -233,7 +250,7 @@ export function zerosLike(t: Tensor, options?: CreateOptions): Tensor {
  * ```
  */
 export function onesLike(t: Tensor, options?: CreateOptions): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...options });
+  return full(t.shape, 1, { dtype: t.dtype, device: t.device, ...options });
 }
 
 /**
@@ -251,7 +268,7 @@ export function onesLike(t: Tensor, options?: CreateOptions): Tensor {
  * ```
  */
 export function fullLike(t: Tensor, value: number, options?: CreateOptions): Tensor {
-  return full(t.shape, value, { dtype: t.dtype, ...options });
+  return full(t.shape, value, { dtype: t.dtype, device: t.device, ...options });
 }
 
 /**
@@ -279,7 +296,7 @@ export function arange(start: number, end?: number, step = 1, options?: CreateOp
   const n = Math.max(0, Math.ceil((end - start) / step));
   const out = Tensor.empty([n], dtypeOption("arange", options, "float32"));
   for (let i = 0; i < n; i++) out.data[i] = start + i * step;
-  return finish(out, options);
+  return finish(out, options, "arange");
 }
 
 /**
@@ -313,7 +330,7 @@ export function linspace(
   for (let i = 0; i < steps; i++) {
     out.data[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
   }
-  return finish(out, options);
+  return finish(out, options, "linspace");
 }
 
 /**
@@ -333,7 +350,7 @@ export function linspace(
 export function eye(n: number, m = n, options?: CreateOptions): Tensor {
   const out = fullOf(checkShape("eye", [n, m]), 0, dtypeOption("eye", options, "float32"));
   for (let i = 0; i < Math.min(n, m); i++) out.data[i * m + i] = 1;
-  return finish(out, options);
+  return finish(out, options, "eye");
 }
 
 function random(
@@ -346,7 +363,7 @@ function random(
   const out = Tensor.empty(checkShape(op, shape), dtype);
   const g = options?.generator ?? defaultGenerator;
   for (let i = 0; i < out.size; i++) out.data[i] = draw(g);
-  return finish(out, options);
+  return finish(out, options, op);
 }
 
 /**
@@ -453,7 +470,7 @@ export function bernoulli(p: TensorLike, shape?: Shape, options?: RandomOptions)
  * ```
  */
 export function randLike(t: Tensor, options?: RandomOptions): Tensor {
-  return rand(t.shape, { dtype: t.dtype, ...options });
+  return rand(t.shape, { dtype: t.dtype, device: t.device, ...options });
 }
 
 /**
@@ -470,5 +487,5 @@ export function randLike(t: Tensor, options?: RandomOptions): Tensor {
  * ```
  */
 export function randnLike(t: Tensor, options?: RandomOptions): Tensor {
-  return randn(t.shape, { dtype: t.dtype, ...options });
+  return randn(t.shape, { dtype: t.dtype, device: t.device, ...options });
 }

@@ -10,8 +10,8 @@ import { concat as concatOp, stack as stackOp } from "./ops/join.ts";
 
 function lift(x: TensorLike, like: TensorLike): Tensor {
   if (x instanceof Tensor) return x;
-  const dtype = like instanceof Tensor ? like.dtype : "float32";
-  return E.full([], x, dtype);
+  if (like instanceof Tensor) return E.full([], x, like.dtype, like.device);
+  return E.full([], x, "float32");
 }
 
 /**

@@ -42,6 +42,10 @@ export { keep, tidy } from "./scope.ts";
 export { Storage } from "./storage.ts";
 export { type Expr, Pending } from "./lazy.ts";
 export { memory, type MemoryInfo } from "./pool.ts";
+export { gpuAvailable, initGpu } from "./webgpu/device.ts";
+export { gpuSynchronize } from "./webgpu/commands.ts";
+export type { GpuMemoryInfo } from "./webgpu/buffer_pool.ts";
+export type { Device } from "./device.ts";
 export {
   avgPool2d,
   type AvgPool2dOptions,

@@ -6,6 +6,7 @@
  */
 
 import { ARRAY_TYPES, BYTES, type DType, type TypedArray } from "./dtype.ts";
+import { gpuMemory, type GpuMemoryInfo } from "./webgpu/buffer_pool.ts";
 
 /** Buffers of at most this many bytes are pooled; larger ones are left to the GC. */
 const MAX_POOLED_BYTES_TOTAL = 1 << 30;
@@ -68,11 +69,14 @@ export interface MemoryInfo {
   reusedBytes: number;
   /** Bytes held by the pool, ready for reuse. */
   pooledBytes: number;
+  /** The GPU buffer pool: live buffers and bytes, and bytes waiting for reuse. */
+  gpu: GpuMemoryInfo;
 }
 
 /**
- * Reports the CPU buffer pool's counters; compare two readings to see how many bytes a
- * piece of code allocated fresh.
+ * Reports the CPU buffer pool's counters, and the GPU pool's live buffers and bytes;
+ * compare two readings to see how many bytes a piece of code allocated fresh, or whether
+ * GPU tensors leaked.
  *
  * @returns The current counters.
  * @example
@@ -86,5 +90,5 @@ export interface MemoryInfo {
  * ```
  */
 export function memory(): MemoryInfo {
-  return { freshBytes, reusedBytes, pooledBytes };
+  return { freshBytes, reusedBytes, pooledBytes, gpu: gpuMemory() };
 }

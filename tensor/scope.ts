@@ -45,32 +45,64 @@ function tensorsIn(value: unknown, out: Set<Tensor>, isTensor: (v: unknown) => v
 /**
  * Runs `fn` and disposes every tensor created inside it, except those it returns (in an
  * array, object or Map), those passed to `keep`, and parameters (leaves that require
- * grad). Returned tensors move to the enclosing scope. `fn` must be synchronous: a
- * promise is rejected with an error, because interleaved async code would share a scope.
+ * grad). Returned tensors move to the enclosing scope. `fn` may be async (to await GPU
+ * reads): then the scope stays open until its promise settles, so every tensor created
+ * meanwhile belongs to it; do not run other tensor code concurrently with an async
+ * scope.
  *
  * @param fn The code to run.
- * @returns What `fn` returned.
+ * @returns What `fn` returned (a promise of it for an async `fn`).
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { tidy, ones } from "@adamant/core";
  * const y = tidy(() => ones([3]).mul(2).add(1));
  * assert(y.toArray()[0] === 3);
+ * const total = await tidy(async () => (await ones([4]).sum().read())[0]);
+ * assert.equal(total, 4);
  * ```
  */
 export function tidy<T>(fn: () => T): T {
-  const { result, created } = collect(fn);
-  if (result instanceof Promise) {
-    for (const t of created) if (!t.kept) t.dispose();
-    throw new TypeError("tidy: fn returned a promise; pass a synchronous function");
+  const scope = new Set<Tensor>();
+  stack.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    pop(scope);
+    throw e;
   }
+  if (result instanceof Promise) {
+    return result.then(
+      (value) => {
+        close(scope, value);
+        return value;
+      },
+      (e) => {
+        pop(scope);
+        throw e;
+      },
+    ) as T;
+  }
+  close(scope, result);
+  return result;
+}
+
+/** Removes `scope` from the stack (an async scope need not be on top when it settles). */
+function pop(scope: Set<Tensor>): void {
+  const at = stack.lastIndexOf(scope);
+  if (at >= 0) stack.splice(at, 1);
+}
+
+/** Pops `scope` and disposes what it created, except what `result` holds. */
+function close(scope: Set<Tensor>, result: unknown): void {
+  pop(scope);
   const survivors = new Set<Tensor>();
-  tensorsIn(result, survivors, (v): v is Tensor => created.has(v as Tensor));
-  for (const t of created) {
+  tensorsIn(result, survivors, (v): v is Tensor => scope.has(v as Tensor));
+  for (const t of scope) {
     if (survivors.has(t)) track(t);
     else if (!t.kept && !(t.requiresGrad && t.gradFn === null)) t.dispose();
   }
-  return result;
 }
 
 /**

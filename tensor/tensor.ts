@@ -7,7 +7,9 @@
 
 import { type BackwardOptions, runBackward } from "../autograd/engine.ts";
 import type { GradHook, Node } from "../autograd/node.ts";
-import { type DType, isFloat, type TypedArray } from "./dtype.ts";
+import { ARRAY_TYPES, type DType, isDType, isFloat, type TypedArray } from "./dtype.ts";
+import { type Device, isDevice } from "./device.ts";
+import { download } from "./webgpu/commands.ts";
 import { acquire } from "./pool.ts";
 import { evaluate, type Expr, leavesOf, Pending } from "./lazy.ts";
 import { HELPERS } from "./cpu/elementwise.ts";
@@ -57,8 +59,7 @@ export class Tensor {
   readonly dtype: DType;
   /** Number of elements. */
   readonly size: number;
-  /** Where the data lives; only `"cpu"` for now. */
-  readonly device: "cpu" = "cpu";
+  #device: Device;
   /** The accumulated gradient, once backward has reached this tensor. */
   grad: Tensor | null = null;
   /** The op that produced this tensor when it was recorded for autograd (null: a leaf). */
@@ -87,6 +88,7 @@ export class Tensor {
     this.offset = offset;
     this.size = sizeOf(shape);
     if (source instanceof Pending) {
+      this.#device = "cpu";
       this.#storage = null;
       this.#pending = source.expr;
       this.dtype = source.dtype;
@@ -96,6 +98,7 @@ export class Tensor {
       }
     } else {
       this.#storage = source;
+      this.#device = source.gpu === null ? "cpu" : "gpu";
       source.refs++;
       const array = source.data;
       this.dtype = array instanceof Float32Array
@@ -105,6 +108,33 @@ export class Tensor {
         : "float64";
     }
     track(this);
+  }
+
+  /** Where the data lives: `"cpu"` or `"gpu"`. */
+  get device(): Device {
+    return this.#device;
+  }
+
+  /**
+   * Points this tensor at `source`'s data, keeping its identity, shape and autograd
+   * fields: how `Module.to` moves parameters and buffers between devices. `source` must
+   * have this shape and dtype; it stays usable (it shares the storage).
+   */
+  adoptStorage(source: Tensor): void {
+    if (source.shape.join() !== this.shape.join() || source.dtype !== this.dtype) {
+      throw new TypeError(
+        `adoptStorage: source ${fmt(source.shape)} ${source.dtype} does not match ` +
+          `${fmt(this.shape)} ${this.dtype}`,
+      );
+    }
+    const storage = source.storage;
+    storage.refs++;
+    this.dispose();
+    this.#storage = storage;
+    this.#device = source.device;
+    const self = this as { strides: readonly number[]; offset: number };
+    self.strides = source.strides;
+    self.offset = source.offset;
   }
 
   /** The fused expression of a tensor not computed yet, or null. */
@@ -129,8 +159,11 @@ export class Tensor {
   }
 
   /** A new contiguous tensor with uninitialised pooled memory; kernels fill it. */
-  static empty(shape: Shape, dtype: DType): Tensor {
-    return new Tensor(new Storage(acquire(dtype, sizeOf(shape)), true), shape);
+  static empty(shape: Shape, dtype: DType, device: Device = "cpu", op = "empty"): Tensor {
+    const storage = device === "cpu"
+      ? new Storage(acquire(dtype, sizeOf(shape)), true)
+      : Storage.onGpu(dtype, sizeOf(shape), op);
+    return new Tensor(storage, shape);
   }
 
   /** Number of dimensions. */
@@ -155,8 +188,29 @@ export class Tensor {
    */
   get data(): TypedArray {
     const storage = this.storage;
+    if (storage.gpu !== null) {
+      throw new TypeError(
+        `data: the tensor ${fmt(this.shape)} is on the gpu, and this code reads its elements ` +
+          "on the CPU (an op with no GPU kernel, or a sync read); use `await t.read()`, or " +
+          "`await t.cpu()` to run it on the CPU",
+      );
+    }
     if (storage.readers.size > 0) storage.flushReaders();
     return storage.data;
+  }
+
+  /** The GPU buffer of a GPU tensor (read through `strides` and `offset`). */
+  get buffer(): GPUBuffer {
+    const buffer = this.storage.gpu;
+    if (buffer === null) throw new TypeError("buffer: the tensor is on the cpu, not the gpu");
+    return buffer;
+  }
+
+  #notOnCpu(op: string): never {
+    throw new TypeError(
+      `${op}: the tensor ${fmt(this.shape)} is on the gpu, where reads are asynchronous; ` +
+        "use `await t.read()` (or `await t.cpu()` for a CPU tensor)",
+    );
   }
 
   /** Whether `dispose()` has released this tensor. */
@@ -401,6 +455,7 @@ export class Tensor {
    * ```
    */
   item(): number {
+    if (this.device === "gpu") this.#notOnCpu("item");
     if (this.size !== 1) {
       throw new TypeError(
         `item: the tensor has ${this.size} elements (shape ${fmt(this.shape)}), not 1`,
@@ -421,6 +476,7 @@ export class Tensor {
    * ```
    */
   toArray(): TypedArray {
+    if (this.device === "gpu") this.#notOnCpu("toArray");
     const c = this.contiguous();
     const out = c.data.slice(c.offset, c.offset + c.size);
     if (c !== this) c.dispose();
@@ -439,6 +495,7 @@ export class Tensor {
    * ```
    */
   toNested(): NestedArray {
+    if (this.device === "gpu") this.#notOnCpu("toNested");
     const flat = this.toArray();
     const build = (dim: number, start: number): NestedArray => {
       if (dim === this.ndim) return flat[start];
@@ -461,7 +518,35 @@ export class Tensor {
    * ```
    */
   read(): Promise<TypedArray> {
-    return Promise.resolve(this.toArray());
+    if (this.device === "cpu") return Promise.resolve(this.toArray());
+    return this.#readGpu();
+  }
+
+  /**
+   * This tensor on the CPU: itself when it is there already, otherwise a new CPU leaf
+   * with the values read back (requiring grad when this is a leaf that does).
+   *
+   * @returns A promise of the CPU tensor.
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { ones } from "@adamant/core";
+   * const t = await ones([2]).cpu();
+   * assert.equal(t.device, "cpu");
+   * ```
+   */
+  async cpu(): Promise<Tensor> {
+    if (this.device === "cpu") return this;
+    const out = E.fromData(await this.#readGpu(), this.shape, this.dtype);
+    if (this.requiresGrad && this.gradFn === null) out.requiresGrad = true;
+    return out;
+  }
+
+  async #readGpu(): Promise<TypedArray> {
+    const c = this.contiguous();
+    const bytes = await download(c.buffer, c.offset * 4, c.size * 4);
+    if (c !== this) c.dispose();
+    return new ARRAY_TYPES[this.dtype](bytes);
   }
 
   /**
@@ -477,6 +562,7 @@ export class Tensor {
    */
   toString(): string {
     if (this.isDisposed) return `Tensor(disposed, shape=${fmt(this.shape)})`;
+    if (this.device === "gpu") return `Tensor(gpu, shape=${fmt(this.shape)}, dtype=${this.dtype})`;
     const values = this.size <= 100 ? JSON.stringify(this.toNested()) : "…";
     return `Tensor(${values}, shape=${fmt(this.shape)}, dtype=${this.dtype}` +
       `${this.requiresGrad ? ", requiresGrad" : ""})`;
@@ -500,9 +586,18 @@ export class Tensor {
   newTensor(data: ArrayLike<number>, shape: Shape): Tensor {
     return E.fromData(data, shape, this.dtype);
   }
-  /** A copy converted to `dtype` (differentiable between float dtypes). */
-  to(dtype: DType): Tensor {
-    return E.cast(this, dtype);
+  /**
+   * A copy converted to `dtype` (differentiable between float dtypes), or this tensor
+   * moved to `device` (differentiable; itself when already there).
+   */
+  to(target: DType | Device): Tensor {
+    if (isDevice(target)) return E.toDevice(this, target);
+    if (!isDType(target)) {
+      throw new TypeError(
+        `to: expected a dtype (float32, int32, float64) or a device (cpu, gpu), got ${target}`,
+      );
+    }
+    return E.cast(this, target);
   }
   /** A float64 copy. */
   double(): Tensor {

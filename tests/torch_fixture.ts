@@ -4,7 +4,7 @@
  * float64), naming the worst element.
  */
 import { AssertionError } from "node:assert/strict";
-import { type Tensor, tensor } from "../mod.ts";
+import { type Device, type Tensor, tensor } from "../mod.ts";
 
 /** A tensor as the fixture generators write it. */
 export interface Encoded {
@@ -14,8 +14,19 @@ export interface Encoded {
 }
 
 /** The fixture tensor as an adamant tensor. */
-export function build(e: Encoded, requiresGrad = false): Tensor {
-  return tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad });
+export function build(e: Encoded, requiresGrad = false, device: Device = "cpu"): Tensor {
+  return tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad, device });
+}
+
+/** `assertMatches` for a tensor on any device (a GPU tensor is read back first). */
+export async function assertMatchesOn(
+  actual: Tensor | null,
+  expected: Encoded,
+  what: string,
+): Promise<void> {
+  const host = actual === null ? null : await actual.cpu();
+  assertMatches(host, expected, what);
+  if (host !== actual) host?.dispose();
 }
 
 function unravel(i: number, shape: readonly number[]): string {

@@ -30,6 +30,9 @@ import { isFloat } from "../dtype.ts";
 import { fmt, type Shape } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { record } from "./record.ts";
+import { checkSameDevice } from "../device.ts";
+import { gpuOperand } from "./elementwise.ts";
+import * as GC from "../webgpu/conv.ts";
 
 /**
  * Options of `unfold` and `fold`: how a kernel window slides over the image.
@@ -212,19 +215,23 @@ function disposeUnlessRecorded(out: Tensor, temps: readonly Tensor[]): void {
 
 /** The columns of `x` ([n, c, h, w]): [n, c*kh*kw, oh*ow], in a pooled buffer. */
 function im2col(x: Tensor, g: Window2d): Tensor {
-  const out = Tensor.empty([g.n, g.c * g.kh * g.kw, g.oh * g.ow], x.dtype);
-  im2colKernel(strided4(x), g, out.data as Float);
+  const out = Tensor.empty([g.n, g.c * g.kh * g.kw, g.oh * g.ow], x.dtype, x.device, "unfold");
+  if (x.device === "gpu") GC.im2col(gpuOperand(x), g, out.buffer);
+  else im2colKernel(strided4(x), g, out.data as Float);
   return record(out, "unfold", [x], [], (grad) => [col2im(grad, g)]);
 }
 
 /** Columns [n, c*kh*kw, oh*ow] summed back into an image [n, c, h, w]. */
 function col2im(cols: Tensor, g: Window2d): Tensor {
-  const out = Tensor.empty([g.n, g.c, g.h, g.w], cols.dtype);
-  col2imKernel(
-    { data: cols.data as Float, offset: cols.offset, strides: cols.strides },
-    g,
-    flat(out),
-  );
+  const out = Tensor.empty([g.n, g.c, g.h, g.w], cols.dtype, cols.device, "fold");
+  if (cols.device === "gpu") GC.col2im(gpuOperand(cols), g, out.buffer);
+  else {
+    col2imKernel(
+      { data: cols.data as Float, offset: cols.offset, strides: cols.strides },
+      g,
+      flat(out),
+    );
+  }
   return record(out, "fold", [cols], [], (grad) => [im2col(grad, g)]);
 }
 
@@ -323,6 +330,8 @@ export function fold(
  * for its gradient measured about 7 ms each.
  */
 function addBias(y: Tensor, bias: Tensor): Tensor {
+  // on the GPU a broadcast add: its backward sums the gradient over N, H and W
+  if (y.device === "gpu") return y.add(bias.reshape([1, bias.size, 1, 1]));
   const yc = y.contiguous();
   const [n, o] = y.shape, plane = y.size / Math.max(1, n * o);
   const out = Tensor.empty(y.shape, y.dtype);
@@ -388,6 +397,8 @@ export function conv2d(
       }`,
     );
   }
+  checkSameDevice("conv2d", x, weight);
+  if (bias) checkSameDevice("conv2d", x, bias);
   if (weight.dtype !== x.dtype) {
     throw new TypeError(
       `conv2d: dtype mismatch, input ${x.dtype} ${fmt(x.shape)} and weight ${weight.dtype} ` +
@@ -452,15 +463,18 @@ export function conv2d(
 /** Gradient of max pooling: `grad` [n, c, oh, ow] added at the argmax positions of [n, c, h, w]. */
 function maxScatter(grad: Tensor, index: Tensor, g: Window2d): Tensor {
   const gc = grad.contiguous();
-  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype);
-  maxScatterKernel(
-    flat(gc),
-    index.data as Int32Array,
-    g.n * g.c,
-    g.h * g.w,
-    g.oh * g.ow,
-    flat(out),
-  );
+  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype, grad.device, "maxPool2dBackward");
+  if (grad.device === "gpu") GC.maxScatter(gc.buffer, index.buffer, g, out.buffer);
+  else {
+    maxScatterKernel(
+      flat(gc),
+      index.data as Int32Array,
+      g.n * g.c,
+      g.h * g.w,
+      g.oh * g.ow,
+      flat(out),
+    );
+  }
   if (gc !== grad) gc.dispose();
   return record(out, "maxPool2dBackward", [grad], [index], (gg) => [maxGather(gg, index, g)]);
 }
@@ -468,8 +482,12 @@ function maxScatter(grad: Tensor, index: Tensor, g: Window2d): Tensor {
 /** `src` [n, c, h, w] read at the argmax positions: [n, c, oh, ow]. */
 function maxGather(src: Tensor, index: Tensor, g: Window2d): Tensor {
   const sc = src.contiguous();
-  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], src.dtype);
-  maxGatherKernel(flat(sc), index.data as Int32Array, g.n * g.c, g.h * g.w, g.oh * g.ow, flat(out));
+  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], src.dtype, src.device, "maxPool2dGather");
+  if (src.device === "gpu") GC.maxGather(sc.buffer, index.buffer, g, out.buffer);
+  else {
+    const planes = g.n * g.c;
+    maxGatherKernel(flat(sc), index.data as Int32Array, planes, g.h * g.w, g.oh * g.ow, flat(out));
+  }
   if (sc !== src) sc.dispose();
   return record(out, "maxPool2dGather", [src], [index], (grad) => [maxScatter(grad, index, g)]);
 }
@@ -509,9 +527,10 @@ export function maxPool2d(
   checkPoolPadding(op, k, p);
   const x4 = x.ndim === 3 ? x.unsqueeze(0) : x;
   const g = windowOf(op, x4.shape, k, s, p, d);
-  const pooled = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype);
-  const index = Tensor.empty(pooled.shape, "int32");
-  maxPoolKernel(strided4(x4), g, pooled.data as Float, index.data as Int32Array);
+  const pooled = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype, x.device, op);
+  const index = Tensor.empty(pooled.shape, "int32", x.device, op);
+  if (x.device === "gpu") GC.maxPool(gpuOperand(x4), g, pooled.buffer, index.buffer);
+  else maxPoolKernel(strided4(x4), g, pooled.data as Float, index.data as Int32Array);
   record(pooled, op, [x4], [index], (grad) => [maxScatter(grad, index, g)]);
   const out = x.ndim === 3 ? pooled.squeeze(0) : pooled;
   disposeUnlessRecorded(out, [index, ...(x4 === x ? [] : [x4, pooled])]);
@@ -521,15 +540,17 @@ export function maxPool2d(
 // ---- average pooling ----------------------------------------------------------------------
 
 function avgPool(x: Tensor, g: Window2d, includePad: boolean): Tensor {
-  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype);
-  avgPoolKernel(strided4(x), g, includePad, out.data as Float);
+  const out = Tensor.empty([g.n, g.c, g.oh, g.ow], x.dtype, x.device, "avgPool2d");
+  if (x.device === "gpu") GC.avgPool(gpuOperand(x), g, includePad, out.buffer);
+  else avgPoolKernel(strided4(x), g, includePad, out.data as Float);
   return record(out, "avgPool2d", [x], [], (grad) => [avgSpread(grad, g, includePad)]);
 }
 
 function avgSpread(grad: Tensor, g: Window2d, includePad: boolean): Tensor {
   const gc = grad.contiguous();
-  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype);
-  avgSpreadKernel(flat(gc), g, includePad, flat(out));
+  const out = Tensor.empty([g.n, g.c, g.h, g.w], grad.dtype, grad.device, "avgPool2dBackward");
+  if (grad.device === "gpu") GC.avgSpread(gc.buffer, g, includePad, out.buffer);
+  else avgSpreadKernel(flat(gc), g, includePad, flat(out));
   if (gc !== grad) gc.dispose();
   return record(out, "avgPool2dBackward", [grad], [], (gg) => [avgPool(gg, g, includePad)]);
 }

@@ -7,6 +7,9 @@
 
 import { isGradEnabled, noGrad } from "../../autograd/grad_mode.ts";
 import { type DType, isFloat } from "../dtype.ts";
+import { checkGpuDType, checkSameDevice, type Device } from "../device.ts";
+import { upload } from "../webgpu/commands.ts";
+import { elementwise, type GpuInput, type GpuOperand } from "../webgpu/elementwise.ts";
 import { binaryKernel, type Strided, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
 import {
   broadcastShapes,
@@ -36,8 +39,30 @@ function stridedAs(t: Tensor, shape: Shape): Strided {
   return { data: t.data, offset: t.offset, strides: broadcastStrides(t.shape, t.strides, shape) };
 }
 
-/** A contiguous tensor of `dtype` holding `data` (copied). */
-export function fromData(data: ArrayLike<number>, shape: Shape, dtype: DType): Tensor {
+/** A GPU tensor as a kernel operand indexed over `shape` (broadcast through its strides). */
+export function gpuOperand(t: Tensor, shape: Shape = t.shape): GpuOperand {
+  const strides = sameShape(t.shape, shape)
+    ? t.strides
+    : broadcastStrides(t.shape, t.strides, shape);
+  return { buffer: t.buffer, dtype: t.dtype, offset: t.offset, strides };
+}
+
+/** A contiguous tensor of `dtype` holding `data` (copied), on `device` (errors name `op`). */
+export function fromData(
+  data: ArrayLike<number>,
+  shape: Shape,
+  dtype: DType,
+  device: Device = "cpu",
+  op = "tensor",
+): Tensor {
+  if (device === "gpu") {
+    checkGpuDType(op, dtype);
+    const host = fromData(data, shape, dtype);
+    const out = Tensor.empty(shape, dtype, "gpu", op);
+    upload(out.buffer, host.data.subarray(0, host.size));
+    host.dispose();
+    return out;
+  }
   const out = Tensor.empty(shape, dtype);
   if (data.length !== out.size) {
     throw new TypeError(`tensor: ${data.length} values cannot fill shape ${fmt(shape)}`);
@@ -46,15 +71,54 @@ export function fromData(data: ArrayLike<number>, shape: Shape, dtype: DType): T
   return out;
 }
 
-/** A tensor shaped and typed like `t`, filled with `value`. */
+/** A tensor shaped and typed like `t`, on its device, filled with `value`. */
 export function fullLike(t: Tensor, value: number): Tensor {
-  return full(t.shape, value, t.dtype);
+  return full(t.shape, value, t.dtype, t.device);
 }
 
-/** A new contiguous tensor filled with `value`. */
-export function full(shape: Shape, value: number, dtype: DType): Tensor {
-  const out = Tensor.empty(checkShape("full", shape), dtype);
-  out.data.fill(value);
+/** A new contiguous tensor filled with `value`, on `device`. */
+export function full(shape: Shape, value: number, dtype: DType, device: Device = "cpu"): Tensor {
+  const out = Tensor.empty(checkShape("full", shape), dtype, device, "full");
+  if (device === "gpu") elementwise("fill", "x", shape, dtype, gpuOperand(out), [value]);
+  else out.data.fill(value);
+  return out;
+}
+
+/**
+ * A copy of `t` on `device` (or `t` itself when it is there already): a new leaf that
+ * requires grad when `t` is a leaf that does. Reading a GPU tensor back is asynchronous,
+ * so leaving the GPU goes through `await t.read()` instead.
+ */
+export function toDevice(t: Tensor, device: Device, op = "to"): Tensor {
+  if (t.device === device) return t;
+  if (device === "cpu") {
+    throw new TypeError(
+      `to: reading the gpu tensor ${fmt(t.shape)} back is asynchronous; use ` +
+        "`await t.cpu()` (or `await t.read()` for the values)",
+    );
+  }
+  const c = t.contiguous();
+  const out = fromData(c.data.subarray(c.offset, c.offset + c.size), t.shape, t.dtype, "gpu", op);
+  if (c !== t) c.dispose();
+  if (t.requiresGrad && t.gradFn === null) out.requiresGrad = true;
+  return out;
+}
+
+/** Records `expr` over the GPU inputs into a new GPU tensor of `shape` and `dtype`. */
+function gpuMap(
+  kernel: string,
+  expr: string,
+  shape: Shape,
+  dtype: DType,
+  compute: DType,
+  inputs: readonly TensorLike[],
+  params: readonly number[] = [],
+): Tensor {
+  const out = Tensor.empty(shape, dtype, "gpu", kernel);
+  const operands: GpuInput[] = inputs.map((
+    v,
+  ) => (typeof v === "number" ? v : gpuOperand(v, shape)));
+  elementwise(kernel, expr, shape, compute, gpuOperand(out), operands, params);
   return out;
 }
 
@@ -66,14 +130,20 @@ function checkFloat(op: string, t: Tensor): void {
 
 /** A copy of `t` as `dtype`; float-to-float conversions pass gradients back. */
 export function cast(t: Tensor, dtype: DType): Tensor {
-  const out = Tensor.empty(t.shape, dtype);
-  unaryKernel(
-    dtype === "int32" ? "Math.trunc(x)" : "x",
-    t.shape,
-    strided(t),
-    strided(out),
-    t.isContiguous,
-  );
+  let out: Tensor;
+  if (t.device === "gpu") {
+    checkGpuDType("to", dtype);
+    out = gpuMap("cast", "x", t.shape, dtype, t.dtype, [t]);
+  } else {
+    out = Tensor.empty(t.shape, dtype);
+    unaryKernel(
+      dtype === "int32" ? "Math.trunc(x)" : "x",
+      t.shape,
+      strided(t),
+      strided(out),
+      t.isContiguous,
+    );
+  }
   if (!isFloat(dtype) || !isFloat(t.dtype)) return out;
   const from = t.dtype;
   return record(out, "to", [t], [], (g) => [g.to(from)]);
@@ -90,6 +160,8 @@ type BinaryGrad = (
 
 interface BinaryOp {
   expr: string;
+  /** The same in WGSL, for the GPU kernel (`T` is the operands' type). */
+  wgsl: string;
   grad: BinaryGrad;
   /** Whether backward reads the output (then it is saved too). */
   usesOut?: boolean;
@@ -102,16 +174,18 @@ function tieMask(pick: Tensor, equal: Tensor): Tensor {
 }
 
 const BINARY: Record<string, BinaryOp> = {
-  add: { expr: "x + y", grad: (g) => [g, g] },
-  sub: { expr: "x - y", grad: (g) => [g, g.neg()] },
-  mul: { expr: "x * y", grad: (g, a, b) => [g.mul(b), g.mul(a)] },
+  add: { expr: "x + y", wgsl: "x + y", grad: (g) => [g, g] },
+  sub: { expr: "x - y", wgsl: "x - y", grad: (g) => [g, g.neg()] },
+  mul: { expr: "x * y", wgsl: "x * y", grad: (g, a, b) => [g.mul(b), g.mul(a)] },
   div: {
     expr: "x / y",
+    wgsl: "x / y",
     floatOnly: true,
     grad: (g, a, b) => [g.div(b), g.mul(a).neg().div(mulLike(b, b))],
   },
   pow: {
     expr: "Math.pow(x, y)",
+    wgsl: "fpow(x, y)",
     floatOnly: true,
     usesOut: true,
     // as PyTorch: zero where the exponent is 0, and zero to the exponent at a zero base
@@ -125,6 +199,7 @@ const BINARY: Record<string, BinaryOp> = {
   },
   maximum: {
     expr: "(x > y || x !== x) ? x : y",
+    wgsl: "select(y, x, x > y || x != x)",
     grad: (g, a, b) => [
       g.mul(tieMask(a.gt(b), a.eq(b))),
       typeof b === "number" ? null : g.mul(tieMask(b.gt(a), a.eq(b))),
@@ -132,6 +207,7 @@ const BINARY: Record<string, BinaryOp> = {
   },
   minimum: {
     expr: "(x < y || x !== x) ? x : y",
+    wgsl: "select(y, x, x < y || x != x)",
     grad: (g, a, b) => [
       g.mul(tieMask(a.lt(b), a.eq(b))),
       typeof b === "number" ? null : g.mul(tieMask(b.lt(a), a.eq(b))),
@@ -150,16 +226,18 @@ function powLike(a: Tensor, b: TensorLike): Tensor {
 }
 
 const COMPARE = {
-  eq: "x === y ? 1 : 0",
-  ne: "x !== y ? 1 : 0",
-  lt: "x < y ? 1 : 0",
-  le: "x <= y ? 1 : 0",
-  gt: "x > y ? 1 : 0",
-  ge: "x >= y ? 1 : 0",
+  eq: { expr: "x === y ? 1 : 0", wgsl: "select(T(0), T(1), x == y)" },
+  ne: { expr: "x !== y ? 1 : 0", wgsl: "select(T(0), T(1), x != y)" },
+  lt: { expr: "x < y ? 1 : 0", wgsl: "select(T(0), T(1), x < y)" },
+  le: { expr: "x <= y ? 1 : 0", wgsl: "select(T(0), T(1), x <= y)" },
+  gt: { expr: "x > y ? 1 : 0", wgsl: "select(T(0), T(1), x > y)" },
+  ge: { expr: "x >= y ? 1 : 0", wgsl: "select(T(0), T(1), x >= y)" },
 } as const;
 
 function checkDTypes(op: string, a: Tensor, b: TensorLike): void {
-  if (typeof b !== "number" && a.dtype !== b.dtype) {
+  if (typeof b === "number") return;
+  checkSameDevice(op, a, b);
+  if (a.dtype !== b.dtype) {
     throw new TypeError(
       `${op}: dtype mismatch, ${a.dtype} ${fmt(a.shape)} against ${b.dtype} ${fmt(b.shape)} ` +
         "(convert one with .to(dtype))",
@@ -178,7 +256,7 @@ function operand(t: Tensor): Expr | null {
  * dtype, a broadcast or strided operand, or an expression grown past its limits.
  */
 function fused(code: string, a: Tensor, b: TensorLike | null, params: number[]): Tensor | null {
-  if (!fusible(a.dtype)) return null;
+  if (!fusible(a.dtype) || a.device !== "cpu") return null;
   const args: Expr[] = [];
   const ea = operand(a);
   if (ea === null) return null;
@@ -199,8 +277,18 @@ function fused(code: string, a: Tensor, b: TensorLike | null, params: number[]):
 }
 
 /** Runs a binary expression forward only: broadcasting, dtype checks, fast paths. */
-function binaryForward(op: string, expr: string, a: Tensor, b: TensorLike): Tensor {
+function binaryForward(
+  op: string,
+  expr: string,
+  wgsl: string,
+  a: Tensor,
+  b: TensorLike,
+): Tensor {
   checkDTypes(op, a, b);
+  if (a.device === "gpu") {
+    const shape = typeof b === "number" ? a.shape : broadcastShapes(op, a.shape, b.shape);
+    return gpuMap(op, wgsl, shape, a.dtype, a.dtype, [a, b]);
+  }
   const lazy = fused(expr, a, b, []);
   if (lazy !== null) return lazy;
   if (typeof b === "number") {
@@ -231,7 +319,7 @@ function binaryForward(op: string, expr: string, a: Tensor, b: TensorLike): Tens
 function binary(name: keyof typeof BINARY, a: Tensor, b: TensorLike): Tensor {
   const op = BINARY[name];
   if (op.floatOnly) checkFloat(name, a);
-  const out = binaryForward(name, op.expr, a, b);
+  const out = binaryForward(name, op.expr, op.wgsl, a, b);
   const saved = typeof b === "number" ? [a] : [a, b];
   if (op.usesOut) saved.push(out);
   return record(out, name, [a, b], saved, (g) => {
@@ -264,13 +352,15 @@ export const minimum = (a: Tensor, b: TensorLike): Tensor => binary("minimum", a
 
 /** A comparison mask: 1 where it holds, 0 elsewhere, in the inputs' dtype; no gradient. */
 export function compare(name: keyof typeof COMPARE, a: Tensor, b: TensorLike): Tensor {
-  return binaryForward(name, COMPARE[name], a, b);
+  return binaryForward(name, COMPARE[name].expr, COMPARE[name].wgsl, a, b);
 }
 
 // ---- unary -----------------------------------------------------------------------------
 
 interface UnaryOp {
   expr: string;
+  /** The same in WGSL (`T` is the operand's type; `p0`, `p1` are f32). */
+  wgsl: string;
   /** Gradient from the output gradient, the input, the output and the parameters. */
   grad: (g: Tensor, x: Tensor, out: Tensor, p0: number, p1: number) => Tensor;
   floatOnly?: boolean;
@@ -282,48 +372,69 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const GELU_C = Math.sqrt(2 / Math.PI);
 
 const UNARY: Record<string, UnaryOp> = {
-  neg: { expr: "-x", grad: (g) => g.neg() },
-  abs: { expr: "Math.abs(x)", grad: (g, x) => g.mul(x.sign()) },
-  sign: { expr: "x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x", grad: (g) => g.zerosLike() },
-  exp: { expr: "Math.exp(x)", floatOnly: true, usesOut: true, grad: (g, _x, out) => g.mul(out) },
-  log: { expr: "Math.log(x)", floatOnly: true, grad: (g, x) => g.div(x) },
+  neg: { expr: "-x", wgsl: "-x", grad: (g) => g.neg() },
+  abs: { expr: "Math.abs(x)", wgsl: "abs(x)", grad: (g, x) => g.mul(x.sign()) },
+  sign: {
+    expr: "x > 0 ? 1 : x < 0 ? -1 : x === 0 ? 0 : x",
+    wgsl: "select(sign(x), x, x != x)",
+    grad: (g) => g.zerosLike(),
+  },
+  exp: {
+    expr: "Math.exp(x)",
+    wgsl: "exp(x)",
+    floatOnly: true,
+    usesOut: true,
+    grad: (g, _x, out) => g.mul(out),
+  },
+  log: { expr: "Math.log(x)", wgsl: "log(x)", floatOnly: true, grad: (g, x) => g.div(x) },
   sqrt: {
     expr: "Math.sqrt(x)",
+    wgsl: "sqrt(x)",
     floatOnly: true,
     usesOut: true,
     grad: (g, _x, out) => g.div(out.mul(2)),
   },
   rsqrt: {
     expr: "1 / Math.sqrt(x)",
+    wgsl: "inverseSqrt(x)",
     floatOnly: true,
     usesOut: true,
     grad: (g, _x, out) => g.mul(out.pow(3)).mul(-0.5),
   },
   tanh: {
     expr: "Math.tanh(x)",
+    wgsl: "ftanh(x)",
     floatOnly: true,
     usesOut: true,
     grad: (g, _x, out) => g.mul(out.mul(out).neg().add(1)),
   },
   sigmoid: {
     expr: "x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))",
+    wgsl: "fsigmoid(x)",
     floatOnly: true,
     usesOut: true,
     grad: (g, _x, out) => g.mul(out.mul(out.neg().add(1))),
   },
   erf: {
     expr: "H.erf(x)",
+    wgsl: "ferf(x)",
     floatOnly: true,
     grad: (g, x) => g.mul(x.mul(x).neg().exp().mul(2 / Math.sqrt(Math.PI))),
   },
-  relu: { expr: "x > 0 ? x : 0", grad: (g, x) => g.mul(x.gt(0)) },
+  relu: {
+    expr: "x > 0 ? x : 0",
+    wgsl: "select(T(0), x, x > T(0))",
+    grad: (g, x) => g.mul(x.gt(0)),
+  },
   leakyRelu: {
     expr: "x > 0 ? x : x * p0",
+    wgsl: "select(x * p0, x, x > 0.0)",
     floatOnly: true,
     grad: (g, x, _out, slope) => g.mul(x.gt(0).mul(1 - slope).add(slope)),
   },
   gelu: {
     expr: `0.5 * x * (1 + H.erf(x * ${SQRT1_2}))`,
+    wgsl: `0.5 * x * (1.0 + ferf(x * ${SQRT1_2}))`,
     floatOnly: true,
     // d/dx x·Φ(x) = Φ(x) + x·φ(x)
     grad: (g, x) =>
@@ -335,6 +446,7 @@ const UNARY: Record<string, UnaryOp> = {
   },
   geluTanh: {
     expr: `0.5 * x * (1 + Math.tanh(${GELU_C} * (x + 0.044715 * x * x * x)))`,
+    wgsl: `0.5 * x * (1.0 + ftanh(${GELU_C} * (x + 0.044715 * x * x * x)))`,
     floatOnly: true,
     grad: (g, x) => {
       const t = x.add(x.pow(3).mul(0.044715)).mul(GELU_C).tanh();
@@ -345,6 +457,7 @@ const UNARY: Record<string, UnaryOp> = {
   softplus: {
     // PyTorch: linear once beta * x exceeds the threshold
     expr: "x * p0 > p1 ? x : Math.log1p(Math.exp(x * p0)) / p0",
+    wgsl: "select(log(1.0 + exp(x * p0)) / p0, x, x * p0 > p1)",
     floatOnly: true,
     grad: (g, x, _out, beta, threshold) =>
       g.mul(x.mul(beta).sigmoid().mul(x.mul(beta).le(threshold)).add(x.mul(beta).gt(threshold))),
@@ -355,7 +468,9 @@ const UNARY: Record<string, UnaryOp> = {
 export function unary(name: keyof typeof UNARY, x: Tensor, p0 = 0, p1 = 0): Tensor {
   const op = UNARY[name];
   if (op.floatOnly) checkFloat(name, x);
-  let out = fused(op.expr, x, null, [p0, p1]);
+  let out = x.device === "gpu"
+    ? gpuMap(name, op.wgsl, x.shape, x.dtype, x.dtype, [x], [p0, p1])
+    : fused(op.expr, x, null, [p0, p1]);
   if (out === null) {
     out = Tensor.empty(x.shape, x.dtype);
     unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
@@ -374,7 +489,17 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
   const code = "x < p0 ? p0 : x > p1 ? p1 : x";
-  let out = fused(code, x, null, [lo, hi]);
+  let out = x.device === "gpu"
+    ? gpuMap(
+      "clamp",
+      "select(select(x, T(p1), x > T(p1)), T(p0), x < T(p0))",
+      x.shape,
+      x.dtype,
+      x.dtype,
+      [x],
+      [lo, hi],
+    )
+    : fused(code, x, null, [lo, hi]);
   if (out === null) {
     out = Tensor.empty(x.shape, x.dtype);
     unaryKernel(code, x.shape, strided(x), strided(out), x.isContiguous, lo, hi);
@@ -385,18 +510,23 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
 /** `a` where `cond` is non-zero, `b` elsewhere, broadcasting all three. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const dtype = typeof a !== "number" ? a.dtype : typeof b !== "number" ? b.dtype : "float32";
-  const ta = typeof a === "number" ? full([], a, dtype) : a;
-  const tb = typeof b === "number" ? full([], b, dtype) : b;
+  const ta = typeof a === "number" ? full([], a, dtype, cond.device) : a;
+  const tb = typeof b === "number" ? full([], b, dtype, cond.device) : b;
+  checkSameDevice("where", cond, ta);
   checkDTypes("where", ta, tb);
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, ta.shape), tb.shape);
-  const out = Tensor.empty(shape, dtype);
-  whereKernel(
-    shape,
-    stridedAs(cond, shape),
-    stridedAs(ta, shape),
-    stridedAs(tb, shape),
-    strided(out),
-  );
+  const out = cond.device === "gpu"
+    ? gpuMap("where", "select(z, y, x != 0)", shape, dtype, dtype, [cond, ta, tb])
+    : Tensor.empty(shape, dtype);
+  if (cond.device === "cpu") {
+    whereKernel(
+      shape,
+      stridedAs(cond, shape),
+      stridedAs(ta, shape),
+      stridedAs(tb, shape),
+      strided(out),
+    );
+  }
   return record(out, "where", [ta, tb], [cond], (g) => {
     const zero = g.zerosLike();
     return [reduceTo(cond.where(g, zero), ta.shape), reduceTo(cond.where(zero, g), tb.shape)];
@@ -406,6 +536,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 // ---- in place ----------------------------------------------------------------------------
 
 const IN_PLACE = { add: "x + y", sub: "x - y", mul: "x * y", div: "x / y", second: "y" } as const;
+const IN_PLACE_WGSL = { add: "x + y", sub: "x - y", mul: "x * y", div: "x / y", second: "y" };
 
 /**
  * Writes `target op= other` into `target`'s storage and bumps its version. Refused while
@@ -435,11 +566,27 @@ export function inPlace(
       );
     }
     // a view of the same storage read while it is written would see half-updated values
-    const aliased = other.data === target.data;
-    if (aliased || alpha !== 1) {
-      operand = noGrad(() => (alpha !== 1 ? other.mul(alpha) : other.clone()));
-    }
+    const aliased = other.storage === target.storage;
+    // the GPU kernel scales by alpha itself; the CPU loops take a scaled copy
+    const scale = alpha !== 1 && target.device === "cpu";
+    if (aliased || scale) operand = noGrad(() => (scale ? other.mul(alpha) : other.clone()));
   } else operand = other * alpha;
+  if (target.device === "gpu") {
+    const scaled = typeof operand !== "number" && alpha !== 1;
+    elementwise(
+      name,
+      scaled ? "x + y * T(p0)" : IN_PLACE_WGSL[kind],
+      target.shape,
+      target.dtype,
+      gpuOperand(target),
+      [0, typeof operand === "number" ? operand : gpuOperand(operand, target.shape)],
+      [alpha],
+      true,
+    );
+    if (operand !== other && typeof operand !== "number") operand.dispose();
+    target.storage.version++;
+    return;
+  }
   const b: Strided | number = typeof operand === "number"
     ? operand
     : stridedAs(operand, target.shape);

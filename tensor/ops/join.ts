@@ -7,7 +7,9 @@
 import { noGrad } from "../../autograd/grad_mode.ts";
 import { fmt, normalizeAxis, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { full } from "./elementwise.ts";
+import { full, gpuOperand } from "./elementwise.ts";
+import { checkSameDevice } from "../device.ts";
+import * as G from "../webgpu/gather.ts";
 import { record } from "./record.ts";
 
 /** Joins tensors along an existing `axis`. */
@@ -22,13 +24,14 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
         `concat: shapes ${fmt(first.shape)} and ${fmt(t.shape)} differ outside axis ${a}`,
       );
     }
+    checkSameDevice("concat", first, t);
     if (t.dtype !== first.dtype) {
       throw new TypeError(`concat: dtype mismatch, ${first.dtype} against ${t.dtype}`);
     }
   }
   const shape = [...first.shape];
   shape[a] = tensors.reduce((s, t) => s + t.shape[a], 0);
-  const out = Tensor.empty(shape, first.dtype);
+  const out = Tensor.empty(shape, first.dtype, first.device, "concat");
   const starts: number[] = [];
   let start = 0;
   noGrad(() => {
@@ -61,10 +64,22 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   return concat(tensors.map((t) => t.unsqueeze(a)), a);
 }
 
+/** The GPU kernels cannot throw: check up front that the index fits the input. */
+function checkIndexShape(op: string, shape: readonly number[], axis: number, index: Tensor): void {
+  for (let d = 0; d < index.ndim; d++) {
+    if (d !== axis && index.shape[d] > shape[d]) {
+      throw new RangeError(
+        `${op}: index ${fmt(index.shape)} is larger than the input ${fmt(shape)} in dimension ${d}`,
+      );
+    }
+  }
+}
+
 function checkIndex(op: string, x: Tensor, axis: number, index: Tensor): number {
   if (index.dtype !== "int32") {
     throw new TypeError(`${op}: index must be int32, got ${index.dtype}`);
   }
+  checkSameDevice(op, x, index);
   if (index.ndim !== x.ndim) {
     throw new TypeError(
       `${op}: index ${fmt(index.shape)} needs as many dimensions as the input ${fmt(x.shape)}`,
@@ -118,7 +133,12 @@ function walkIndex(
 /** `out[…, i, …] = x[…, index[…, i, …], …]` along `axis`. */
 export function gather(x: Tensor, axis: number, index: Tensor): Tensor {
   const a = checkIndex("gather", x, axis, index);
-  const out = Tensor.empty(index.shape, x.dtype);
+  const out = Tensor.empty(index.shape, x.dtype, x.device, "gather");
+  if (x.device === "gpu") {
+    checkIndexShape("gather", x.shape, a, index);
+    G.gather(gpuOperand(x), x.shape, a, gpuOperand(index), index.shape, out.buffer);
+    return record(out, "gather", [x], [index], (g) => [scatterAdd(x.shape, a, index, g)]);
+  }
   const src = x.data, dst = out.data, base = x.offset;
   walkIndex("gather", x, x.strides, a, index, (i, xo) => {
     dst[i] = src[base + xo];
@@ -133,6 +153,16 @@ export function scatterAdd(
   index: Tensor,
   src: Tensor,
 ): Tensor {
+  checkSameDevice("scatterAdd", src, index);
+  if (src.device === "gpu") {
+    const a = checkIndex("scatterAdd", src, axis, index);
+    checkIndexShape("scatterAdd", shape, a, index);
+    const out = Tensor.empty(shape, src.dtype, "gpu", "scatterAdd");
+    const s = src.contiguous();
+    G.scatterAdd(shape, a, gpuOperand(index), index.shape, gpuOperand(s), out.buffer);
+    if (s !== src) s.dispose();
+    return record(out, "scatterAdd", [src], [index], (g) => [g.gather(a, index)]);
+  }
   const out = full(shape, 0, src.dtype);
   const a = checkIndex("scatterAdd", out, axis, index);
   const s = src.contiguous();
@@ -163,6 +193,11 @@ export function oneHot(index: Tensor, numClasses: number): Tensor {
   }
   if (!Number.isInteger(numClasses) || numClasses <= 0) {
     throw new RangeError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
+  }
+  if (index.device === "gpu") {
+    const out = Tensor.empty([...index.shape, numClasses], "float32", "gpu", "oneHot");
+    G.oneHot(gpuOperand(index), index.shape, numClasses, out.buffer);
+    return out;
   }
   const flat = index.contiguous();
   const out = full([...index.shape, numClasses], 0, "float32");

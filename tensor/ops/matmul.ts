@@ -9,6 +9,9 @@ import { isFloat } from "../dtype.ts";
 import { broadcastShapes, broadcastStrides, fmt, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
 import { record } from "./record.ts";
+import { checkSameDevice } from "../device.ts";
+import { encodeKernel } from "../webgpu/commands.ts";
+import { matmul as gpuMatmul } from "../webgpu/matmul.ts";
 
 /** `a @ b`. */
 export function matmul(a: Tensor, b: Tensor): Tensor {
@@ -40,7 +43,33 @@ function batched(a: Tensor, b: Tensor): Tensor {
   const batch = broadcastShapes("matmul", aBatch, bBatch);
   const sa = broadcastStrides(aBatch, a.strides.slice(0, -2), batch);
   const sb = broadcastStrides(bBatch, b.strides.slice(0, -2), batch);
-  const out = Tensor.empty([...batch, m, n], a.dtype);
+  checkSameDevice("matmul", a, b);
+  const out = Tensor.empty([...batch, m, n], a.dtype, a.device, "matmul");
+  if (a.device === "gpu") {
+    encodeKernel(
+      "matmul",
+      (device, encoder) =>
+        gpuMatmul(device, encoder, a.buffer, b.buffer, out.buffer, {
+          m,
+          n,
+          k,
+          batch,
+          a: {
+            offset: a.offset,
+            rowStride: a.strides[a.ndim - 2],
+            colStride: a.strides[a.ndim - 1],
+            batchStrides: sa,
+          },
+          b: {
+            offset: b.offset,
+            rowStride: b.strides[b.ndim - 2],
+            colStride: b.strides[b.ndim - 1],
+            batchStrides: sb,
+          },
+        }),
+    );
+    return recordMatmul(out, a, b);
+  }
   const av: MatrixView = {
     data: a.data as Float32Array | Float64Array,
     offset: a.offset,
@@ -69,6 +98,10 @@ function batched(a: Tensor, b: Tensor): Tensor {
       idx[d] = 0;
     }
   }
+  return recordMatmul(out, a, b);
+}
+
+function recordMatmul(out: Tensor, a: Tensor, b: Tensor): Tensor {
   return record(out, "matmul", [a, b], [a, b], (g) => [
     a.requiresGrad ? g.matmul(b.transpose(-1, -2)).sumTo(a.shape) : null,
     b.requiresGrad ? a.transpose(-1, -2).matmul(g).sumTo(b.shape) : null,

@@ -21,6 +21,11 @@ import {
 import { Tensor } from "../tensor.ts";
 import { acquire, release } from "../pool.ts";
 import { record } from "./record.ts";
+import { gpuOperand } from "./elementwise.ts";
+import { type LoopFold, reduceLoop } from "../webgpu/reduce_loop.ts";
+import { reduce as gpuReduce } from "../webgpu/reduce.ts";
+import { softmax as gpuSoftmax } from "../webgpu/softmax.ts";
+import { encodeKernel } from "../webgpu/commands.ts";
 
 const SUM: Reducer = { init: 0, fold: "acc + x" };
 const MAX: Reducer = { init: -Infinity, fold: "(x > acc || x !== x) ? x : acc" };
@@ -34,6 +39,12 @@ function isSuffix(axes: readonly number[], ndim: number): boolean {
 /** Runs a reduction kernel over `axes`, returning the keep-dim result. */
 function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Tensor {
   const keepShape = reducedShape(x.shape, axes, true);
+  if (x.device === "gpu") {
+    const fold: LoopFold = reducer === SUM ? "sum" : reducer === MAX ? "max" : "min";
+    const out = Tensor.empty(keepShape, x.dtype, "gpu", fold);
+    reduceOnGpu(fold, x, axes, out);
+    return out;
+  }
   const out = Tensor.empty(keepShape, x.dtype);
   if (x.isContiguous && isSuffix(axes, x.ndim)) {
     const cols = sizeOf(axes.map((a) => x.shape[a]));
@@ -49,6 +60,31 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
     }
   }
   return out;
+}
+
+/**
+ * Records a GPU reduction of `x` over `axes` into the contiguous `out`: the tree
+ * reduction kernels up to rank 4, a thread-per-output loop above (rare 5-D and wider).
+ */
+function reduceOnGpu(fold: LoopFold, x: Tensor, axes: readonly number[], out: Tensor): void {
+  if (x.size === 0 || out.size === 0) {
+    if (out.size > 0) out.fillInPlace(fold === "sum" ? 0 : NaN);
+    return;
+  }
+  if (x.ndim > 4) {
+    reduceLoop(fold, gpuOperand(x), x.shape, axes, out.buffer);
+    return;
+  }
+  const dtype = x.dtype as "float32" | "int32";
+  encodeKernel(fold, (device, encoder) =>
+    gpuReduce(device, encoder, x.buffer, out.buffer, {
+      op: fold,
+      dtype,
+      shape: x.shape,
+      strides: x.strides,
+      offset: x.offset,
+      axes,
+    }));
 }
 
 /** The keep-dim result in the caller's shape (a view when dimensions are dropped). */
@@ -117,6 +153,11 @@ export function argExtreme(
   const n = x.ndim === 0 ? 1 : x.shape[a];
   if (n === 0) {
     throw new RangeError(`${name}: cannot reduce an empty dimension of shape ${fmt(x.shape)}`);
+  }
+  if (x.device === "gpu") {
+    const out = Tensor.empty(reducedShape(x.shape, [a], keepDim), "int32", "gpu", name);
+    reduceOnGpu(name, x.ndim === 0 ? x.reshape([1]) : x, [a], out);
+    return out;
   }
   const order = x.shape.map((_, i) => i).filter((i) => i !== a);
   const moved = x.ndim === 0 ? x.reshape([1]) : x.permute([...order, a]).contiguous();
@@ -197,11 +238,15 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
     perm[x.ndim - 1] = a;
     return softmax(x.permute(perm), -1, log).permute(perm);
   }
-  const src = x.contiguous();
-  const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
-  const out = Tensor.empty(x.shape, x.dtype);
-  softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
-  if (src !== x) src.dispose();
+  let out: Tensor;
+  if (x.device === "gpu") out = softmaxOnGpu(x, log);
+  else {
+    const src = x.contiguous();
+    const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+    out = Tensor.empty(x.shape, x.dtype);
+    softmaxRows(src.data, src.offset, out.data, cols === 0 ? 0 : x.size / cols, cols, log);
+    if (src !== x) src.dispose();
+  }
   return record(
     out,
     name,
@@ -210,6 +255,21 @@ export function softmax(x: Tensor, axis: number, log: boolean): Tensor {
     (g) =>
       log ? [g.sub(out.exp().mul(g.sum(-1, true)))] : [out.mul(g.sub(g.mul(out).sum(-1, true)))],
   );
+}
+
+/** Softmax or log-softmax over the last axis of a GPU tensor, with the row kernels. */
+function softmaxOnGpu(x: Tensor, log: boolean): Tensor {
+  const src = x.contiguous();
+  const cols = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+  const rows = cols === 0 ? 0 : x.size / cols;
+  const out = Tensor.empty(x.shape, x.dtype, "gpu", log ? "logSoftmax" : "softmax");
+  encodeKernel(
+    log ? "logSoftmax" : "softmax",
+    (device, encoder) =>
+      gpuSoftmax(device, encoder, src.buffer, out.buffer, { rows, cols, log, offset: src.offset }),
+  );
+  if (src !== x) src.dispose();
+  return out;
 }
 
 /** Sums `g` down to `shape`, undoing a broadcast. */

@@ -8,7 +8,8 @@ import { noGrad } from "../../autograd/grad_mode.ts";
 import { unaryKernel } from "../cpu/elementwise.ts";
 import { contiguousStrides, fmt, normalizeAxis, type Shape, sizeOf } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
-import { full } from "./elementwise.ts";
+import { full, gpuOperand } from "./elementwise.ts";
+import { elementwise } from "../webgpu/elementwise.ts";
 import { record } from "./record.ts";
 
 function viewOf(x: Tensor, shape: Shape, strides: readonly number[], offset: number): Tensor {
@@ -17,8 +18,10 @@ function viewOf(x: Tensor, shape: Shape, strides: readonly number[], offset: num
 
 /** A contiguous copy of `x`. */
 export function clone(x: Tensor): Tensor {
-  const out = Tensor.empty(x.shape, x.dtype);
-  unaryKernel("x", x.shape, x, out, x.isContiguous);
+  const out = Tensor.empty(x.shape, x.dtype, x.device, "clone");
+  if (x.device === "gpu") {
+    elementwise("clone", "x", x.shape, x.dtype, gpuOperand(out), [gpuOperand(x)]);
+  } else unaryKernel("x", x.shape, x, out, x.isContiguous);
   return record(out, "clone", [x], [], (g) => [g]);
 }
 
@@ -179,7 +182,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
  * gradient of a slicing op. Its own gradient is that view again.
  */
 function embed(g: Tensor, shape: Shape, select: (t: Tensor) => Tensor): Tensor {
-  const out = full(shape, 0, g.dtype);
+  const out = full(shape, 0, g.dtype, g.device);
   noGrad(() => {
     const part = select(out);
     part.copyInPlace(g);

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { main, train, type TrainOptions } from "../../examples/train.ts";
+import { hasGpu, synced } from "../device.ts";
+
+if (!hasGpu) console.log("skip --device gpu trainer test: navigator.gpu has no adapter");
 
 const base: TrainOptions = {
   data: "digits",
@@ -57,4 +60,36 @@ Deno.test("the trainer's command line exits with 2 on a bad option and 0 on --he
   }
   assert.match(said[0], /--epochs needs a number/);
   assert.match(said[1], /unknown option --optimiser/);
+});
+
+Deno.test({
+  name: "--device gpu trains the MLP along the CPU's curve, reading back once per epoch",
+  ignore: !hasGpu,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: synced(async () => {
+    const options = { ...base, epochs: 2 };
+    const cpu = await train(options);
+    const gpu = await train({ ...options, device: "gpu" });
+    gpu.forEach((point, i) => {
+      assert.ok(Math.abs(point.loss - cpu[i].loss) < 1e-3, `loss ${point.loss} vs ${cpu[i].loss}`);
+      assert.ok(Math.abs(point.accuracy - cpu[i].accuracy) < 0.01, `epoch ${i + 1} accuracy`);
+    });
+    await assert.rejects(
+      () => train({ ...options, device: "gpu", checkpoint: ".tmp/never.ckpt" }),
+      /^Error: train: --checkpoint and --resume work with --device cpu only for now/,
+    );
+  }),
+});
+
+Deno.test("--device takes cpu or gpu only", async () => {
+  const error = console.error;
+  const said: string[] = [];
+  console.error = (m: string) => said.push(m);
+  try {
+    assert.equal(await main(["--device", "tpu"]), 2);
+  } finally {
+    console.error = error;
+  }
+  assert.match(said[0], /--device/);
 });

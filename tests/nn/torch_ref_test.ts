@@ -6,7 +6,8 @@
  */
 
 import { AssertionError } from "node:assert/strict";
-import { assertMatches, build, type Encoded } from "../torch_fixture.ts";
+import { assertMatchesOn, build, type Encoded } from "../torch_fixture.ts";
+import { hasGpu, synced } from "../device.ts";
 import {
   AvgPool2d,
   BatchNorm1d,
@@ -14,6 +15,7 @@ import {
   binaryCrossEntropyWithLogits,
   Conv2d,
   crossEntropy,
+  type Device,
   Embedding,
   huberLoss,
   l1Loss,
@@ -90,23 +92,23 @@ const MODULES: Record<string, (args: ModuleCase["args"], options: Options) => Mo
   AvgPool2d: ([k], options) => new AvgPool2d(k, options),
 };
 
-function runLoss(c: LossCase): void {
+async function runLoss(c: LossCase, device: Device): Promise<void> {
   const fn = LOSSES[c.loss];
   if (fn === undefined) throw new AssertionError({ message: `${c.name}: no loss "${c.loss}"` });
-  const leaves = c.inputs.map((e) => build(e, e.dtype !== "int32"));
+  const leaves = c.inputs.map((e) => build(e, e.dtype !== "int32", device));
   const options: Options = { ...c.options };
-  for (const [k, e] of Object.entries(c.tensorOptions)) options[k] = build(e);
+  for (const [k, e] of Object.entries(c.tensorOptions)) options[k] = build(e, false, device);
   const out = fn(leaves[0], leaves[1], options);
-  assertMatches(out, c.out, `${c.name}: output`);
-  out.mul(build(c.w)).sum().backward();
-  c.grads.forEach((expected, i) => {
+  await assertMatchesOn(out, c.out, `${c.name}: output`);
+  out.mul(build(c.w, false, device)).sum().backward();
+  for (const [i, expected] of c.grads.entries()) {
     if (expected !== null) {
-      assertMatches(leaves[i].grad, expected, `${c.name}: gradient of input ${i}`);
+      await assertMatchesOn(leaves[i].grad, expected, `${c.name}: gradient of input ${i}`);
     }
-  });
+  }
 }
 
-function runModule(c: ModuleCase): void {
+async function runModule(c: ModuleCase, device: Device): Promise<void> {
   const make = MODULES[c.module];
   if (make === undefined) {
     throw new AssertionError({ message: `${c.name}: no module "${c.module}"` });
@@ -120,20 +122,21 @@ function runModule(c: ModuleCase): void {
       p.copyInPlace(build(e));
     }
   });
-  c.steps.forEach((s, k) => {
+  m.to(device);
+  for (const [k, s] of c.steps.entries()) {
     const what = `${c.name}: step ${k} (${s.mode})`;
     m.train(s.mode === "train");
     m.zeroGrad({ setToNone: true });
-    const x = build(s.input, s.input.dtype !== "int32");
+    const x = build(s.input, s.input.dtype !== "int32", device);
     const out = m.forward(x);
-    assertMatches(out, s.out, `${what}: output`);
-    out.mul(build(s.w)).sum().backward();
+    await assertMatchesOn(out, s.out, `${what}: output`);
+    out.mul(build(s.w, false, device)).sum().backward();
     for (const [name, expected] of Object.entries(s.grads)) {
       const t = name === "input" ? x : params.get(name);
       if (t === undefined) throw new AssertionError({ message: `${what}: no tensor ${name}` });
-      assertMatches(t.grad, expected, `${what}: gradient of ${name}`);
+      await assertMatchesOn(t.grad, expected, `${what}: gradient of ${name}`);
     }
-  });
+  }
   const buffers = new Map(m.namedBuffers());
   if (buffers.size !== Object.keys(c.buffers).length) {
     throw new AssertionError({
@@ -145,7 +148,7 @@ function runModule(c: ModuleCase): void {
   for (const [name, expected] of Object.entries(c.buffers)) {
     const b = buffers.get(name);
     if (b === undefined) throw new AssertionError({ message: `${c.name}: no buffer ${name}` });
-    assertMatches(b, expected, `${c.name}: buffer ${name} after ${c.steps.length} steps`);
+    await assertMatchesOn(b, expected, `${c.name}: buffer ${name} after ${c.steps.length} steps`);
   }
 }
 
@@ -155,8 +158,33 @@ const fixture: Fixture = JSON.parse(
 const version = fixture.torch.replace(/^(\d+\.\d+).*$/, "$1");
 
 for (const c of fixture.losses) {
-  Deno.test(`torch: ${c.loss} case ${c.name} matches PyTorch ${version}`, () => runLoss(c));
+  Deno.test(`torch: ${c.loss} case ${c.name} matches PyTorch ${version}`, () => runLoss(c, "cpu"));
 }
 for (const c of fixture.modules) {
-  Deno.test(`torch: ${c.module} case ${c.name} matches PyTorch ${version}`, () => runModule(c));
+  Deno.test(
+    `torch: ${c.module} case ${c.name} matches PyTorch ${version}`,
+    () => runModule(c, "cpu"),
+  );
 }
+
+// the same cases on the GPU (float32 only), in one test so they share its set-up
+const float32 = (e: Encoded) => e.dtype !== "float64";
+const gpuLosses = fixture.losses.filter((c) => c.inputs.every(float32));
+// a cumulative BatchNorm average (momentum null) reads its batch count: CPU-only
+const gpuModules = fixture.modules.filter((c) =>
+  c.steps.every((s) => float32(s.input)) && c.options.momentum !== null
+);
+if (hasGpu) {
+  Deno.test({
+    name: `torch: ${gpuLosses.length + gpuModules.length} nn cases on the GPU match PyTorch ` +
+      version,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: synced(async (t) => {
+      for (const c of gpuLosses) await t.step(`${c.loss} ${c.name}`, () => runLoss(c, "gpu"));
+      for (const c of gpuModules) {
+        await t.step(`${c.module} ${c.name}`, () => runModule(c, "gpu"));
+      }
+    }),
+  });
+} else console.log("skip nn cases on the GPU: navigator.gpu has no adapter");

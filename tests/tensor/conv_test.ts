@@ -8,6 +8,7 @@ import {
   avgPool2d,
   conv2d,
   type Conv2dOptions,
+  type Device,
   fold,
   gradcheck,
   gradgradcheck,
@@ -24,6 +25,7 @@ import {
   zeros,
 } from "../../mod.ts";
 import { conv2dReference, type Float, outputSize, type Window2d } from "../../tensor/cpu/conv.ts";
+import { hasGpu, synced } from "../device.ts";
 
 const F64 = { dtype: "float64" } as const;
 
@@ -232,9 +234,9 @@ function run(c: Case, xs: Tensor[]): Tensor {
 }
 
 /** Fails naming the case and the worst element unless `actual` is within rtol 1e-4, atol 1e-5. */
-function assertClose(actual: Tensor, expected: Encoded, what: string): void {
+async function assertClose(actual: Tensor, expected: Encoded, what: string): Promise<void> {
   assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
-  const got = actual.toArray(), rtol = 1e-4, atol = 1e-5;
+  const got = await actual.read(), rtol = 1e-4, atol = 1e-5;
   let worst = -1, worstRatio = 1;
   for (let i = 0; i < got.length; i++) {
     const ratio = Math.abs(got[i] - expected.data[i]) / (atol + rtol * Math.abs(expected.data[i]));
@@ -250,22 +252,40 @@ function assertClose(actual: Tensor, expected: Encoded, what: string): void {
 }
 
 const torchVersion = fixture.torch.replace(/^(\d+\.\d+).*$/, "$1");
-for (const c of fixture.cases) {
-  Deno.test(`torch: ${c.name} matches PyTorch ${torchVersion} in output and gradients`, () => {
-    const leaves = c.inputs.map((e) =>
-      tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad: true })
-    );
-    const xs = leaves.map((x, i) => c.inputs[i].permute ? x.permute(c.inputs[i].permute!) : x);
-    const out = run(c, xs);
-    assertClose(out, c.out, `${c.name}: output`);
-    const w = tensor(c.w.data, { shape: c.w.shape, dtype: c.w.dtype });
-    out.mul(w).sum().backward();
-    leaves.forEach((x, i) => {
-      assert.ok(x.grad !== null, `${c.name}: no gradient reached input ${i}`);
-      assertClose(x.grad, c.grads[i], `${c.name}: gradient of input ${i}`);
-    });
-  });
+async function runCase(c: Case, device: Device): Promise<void> {
+  const leaves = c.inputs.map((e) =>
+    tensor(e.data, { shape: e.shape, dtype: e.dtype, requiresGrad: true, device })
+  );
+  const xs = leaves.map((x, i) => c.inputs[i].permute ? x.permute(c.inputs[i].permute!) : x);
+  const out = run(c, xs);
+  await assertClose(out, c.out, `${c.name}: output`);
+  const w = tensor(c.w.data, { shape: c.w.shape, dtype: c.w.dtype, device });
+  out.mul(w).sum().backward();
+  for (const [i, x] of leaves.entries()) {
+    assert.ok(x.grad !== null, `${c.name}: no gradient reached input ${i}`);
+    await assertClose(x.grad, c.grads[i], `${c.name}: gradient of input ${i}`);
+  }
 }
+
+for (const c of fixture.cases) {
+  Deno.test(
+    `torch: ${c.name} matches PyTorch ${torchVersion} in output and gradients`,
+    () => runCase(c, "cpu"),
+  );
+}
+
+// the float32 cases again on the GPU, in one test so they share its set-up
+const gpuCases = fixture.cases.filter((c) => c.inputs.every((e) => e.dtype === "float32"));
+if (hasGpu) {
+  Deno.test({
+    name: `torch: ${gpuCases.length} conv and pool cases on the GPU match PyTorch ${torchVersion}`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: synced(async (t) => {
+      for (const c of gpuCases) await t.step(c.name, () => runCase(c, "gpu"));
+    }),
+  });
+} else console.log("skip conv cases on the GPU: navigator.gpu has no adapter");
 
 // ---- against the direct loop -------------------------------------------------------------------
 

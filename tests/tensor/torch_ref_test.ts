@@ -5,8 +5,9 @@
  */
 
 import { AssertionError } from "node:assert/strict";
-import { assertMatches, build, type Encoded } from "../torch_fixture.ts";
-import { concat, maximum, minimum, stack, type Tensor, where } from "../../mod.ts";
+import { assertMatchesOn, build, type Encoded } from "../torch_fixture.ts";
+import { concat, type Device, maximum, minimum, stack, type Tensor, where } from "../../mod.ts";
+import { hasGpu, synced } from "../device.ts";
 
 /** A tensor as gen.py writes it: row-major data. */
 /** One op application: an entry of OPS and its non-tensor arguments. */
@@ -132,41 +133,54 @@ function applySteps(x: Tensor, steps: Step[] | undefined, context: string): Tens
   return x;
 }
 
-function runCase(c: Case): void {
+async function runCase(c: Case, device: Device): Promise<void> {
   const differentiable = c.grads !== null;
-  const leaves = c.inputs.map((e) => build(e, differentiable && e.dtype !== "int32"));
+  const leaves = c.inputs.map((e) => build(e, differentiable && e.dtype !== "int32", device));
   const xs = leaves.map((x, i) => applySteps(x, c.inputs[i].pre, `${c.name}: input ${i} pre`));
   const out = applySteps(apply(c.op, xs, c.args, c.name), c.post, `${c.name}: post`);
-  assertMatches(out, c.out, `${c.name}: output`);
+  await assertMatchesOn(out, c.out, `${c.name}: output`);
   if (c.grads === null) return;
   if (c.w === null) {
     throw new AssertionError({ message: `${c.name}: the fixture has grads but no w` });
   }
-  out.mul(build(c.w)).sum().backward();
-  c.grads.forEach((expected, i) => {
+  out.mul(build(c.w, false, device)).sum().backward();
+  for (const [i, expected] of c.grads.entries()) {
     const what = `${c.name}: gradient of input ${i}`;
     if (expected === null) {
       if (leaves[i].requiresGrad && leaves[i].grad !== null) {
-        assertMatches(
+        await assertMatchesOn(
           leaves[i].grad!,
           { ...c.inputs[i], data: c.inputs[i].data.map(() => 0) },
           what,
         );
       }
-      return;
+      continue;
     }
     const g = leaves[i].grad;
     if (g === null) throw new AssertionError({ message: `${what}: no gradient reached it` });
-    assertMatches(g, expected, what);
-  });
+    await assertMatchesOn(g, expected, what);
+  }
 }
 
 const fixture: Fixture = JSON.parse(
   await Deno.readTextFile(new URL("../fixtures/ops.json", import.meta.url)),
 );
 
+const version = fixture.torch.replace(/^(\d+\.\d+).*$/, "$1");
 for (const c of fixture.cases) {
-  Deno.test(`torch: ${c.name} matches PyTorch ${fixture.torch.replace(/^(\d+\.\d+).*$/, "$1")}`, () => {
-    runCase(c);
-  });
+  Deno.test(`torch: ${c.name} matches PyTorch ${version}`, () => runCase(c, "cpu"));
 }
+
+// the same cases on the GPU, which stores no float64, in one test: each case pays a
+// kernel compile on llvmpipe, so they share a test's set-up
+const gpuCases = fixture.cases.filter((c) => c.inputs.every((e) => e.dtype !== "float64"));
+if (hasGpu) {
+  Deno.test({
+    name: `torch: ${gpuCases.length} cases on the GPU match PyTorch ${version}`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: synced(async (t) => {
+      for (const c of gpuCases) await t.step(c.name, () => runCase(c, "gpu"));
+    }),
+  });
+} else console.log("skip torch cases on the GPU: navigator.gpu has no adapter");

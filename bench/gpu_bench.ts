@@ -1,0 +1,103 @@
+/**
+ * The GPU against the CPU in the same groups: elementwise `c = a*b + a`, and one Adam
+ * training step of the MLP and of the small CNN that `deno task train` uses. Each GPU
+ * iteration ends with a one-element read, so the time covers the work, not just its
+ * recording. Without a WebGPU adapter only the CPU rows run.
+ * Run: deno bench --allow-read bench/gpu_bench.ts (on llvmpipe judge correctness, not speed).
+ */
+import {
+  Adam,
+  Conv2d,
+  crossEntropy,
+  type Device,
+  Flatten,
+  initGpu,
+  Linear,
+  MaxPool2d,
+  type Module,
+  rand,
+  randint,
+  ReLU,
+  Sequential,
+  type Tensor,
+  tidy,
+} from "../mod.ts";
+
+const gpu = await initGpu();
+const devices: Device[] = gpu ? ["cpu", "gpu"] : ["cpu"];
+if (!gpu) console.log("gpu_bench: navigator.gpu has no adapter; CPU rows only");
+
+/** Waits for `t` (one element is read back: the queue runs everything before it). */
+async function sync(t: Tensor): Promise<void> {
+  await t.reshape([-1]).narrow(0, 0, 1).read();
+}
+
+const n = 1 << 22;
+for (const device of devices) {
+  const a = rand([n], { device }), b = rand([n], { device });
+  Deno.bench({
+    name: `${device} a.mul(b).add(a) 4M`,
+    group: "elementwise c=a*b+a 4M float32 (48 MiB moved)",
+    baseline: device === "cpu",
+    fn: async () => {
+      const c = tidy(() => a.mul(b).add(a));
+      if (device === "cpu") c.realize();
+      else await sync(c);
+      c.dispose();
+    },
+  });
+}
+
+function mlp(): Module {
+  return new Sequential(
+    new Flatten(),
+    new Linear(784, 256),
+    new ReLU(),
+    new Linear(256, 128),
+    new ReLU(),
+    new Linear(128, 10),
+  );
+}
+
+function cnn(): Module {
+  return new Sequential(
+    new Conv2d(1, 32, 3, { padding: 1 }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Conv2d(32, 64, 3, { padding: 1 }),
+    new ReLU(),
+    new MaxPool2d(2),
+    new Flatten(),
+    new Linear(64 * 7 * 7, 128),
+    new ReLU(),
+    new Linear(128, 10),
+  );
+}
+
+for (
+  const [name, build, batch, runs] of [["MLP", mlp, 128, undefined], ["CNN", cnn, 32, 5]] as const
+) {
+  for (const device of devices) {
+    const model = build().to(device);
+    const opt = new Adam(model.parameters(), { lr: 1e-3 });
+    const x = rand([batch, 1, 28, 28], { device });
+    const y = randint(0, 10, [batch], { device });
+    Deno.bench({
+      name: `${device} ${name} step`,
+      group: `${name} Adam training step on 1x28x28, batch ${batch}`,
+      baseline: device === "cpu",
+      ...(runs === undefined ? {} : { n: runs, warmup: 1 }),
+      fn: async () => {
+        const loss = tidy(() => {
+          opt.zeroGrad();
+          const l = crossEntropy(model.forward(x), y);
+          l.backward();
+          opt.step();
+          return l;
+        });
+        await sync(loss);
+        loss.dispose();
+      },
+    });
+  }
+}

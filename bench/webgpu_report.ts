@@ -1,0 +1,337 @@
+/**
+ * Throughput of the WebGPU kernels, printed as a table one line at a time: GFLOP/s for
+ * matmul (with a sweep of tile shapes at the largest size, each checked against the CPU
+ * first), GB/s for elementwise add, reductions, softmax, cross-entropy and the fused Adam
+ * step. Each figure is the median of several runs after a warm-up, each run timed from
+ * submit to `onSubmittedWorkDone`, with several dispatches per submit where one is short.
+ *
+ * Run: deno run bench/webgpu_report.ts            (real GPU; under 2 minutes on an H100)
+ *      deno run bench/webgpu_report.ts --quick    (small sizes, for a software adapter)
+ */
+import { matmulReference } from "../tensor/cpu/matmul.ts";
+import { adam } from "../tensor/webgpu/adam.ts";
+import { chooseTile, matmul, type MatmulParams, type MatmulTile } from "../tensor/webgpu/matmul.ts";
+import { reduce } from "../tensor/webgpu/reduce.ts";
+import type { Release } from "../tensor/webgpu/scratch.ts";
+import { crossEntropy, softmax } from "../tensor/webgpu/softmax.ts";
+
+const quick = Deno.args.includes("--quick");
+const started = performance.now();
+const text = new TextEncoder();
+function say(line: string): void {
+  Deno.stdout.writeSync(text.encode(line + "\n"));
+}
+
+const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+if (!adapter) {
+  say("no WebGPU adapter: nothing to measure");
+  Deno.exit(0);
+}
+const lim = adapter.limits;
+const device = await adapter.requestDevice({
+  requiredLimits: {
+    maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+    maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+    maxBufferSize: lim.maxBufferSize,
+  },
+});
+const info = adapter.info;
+say(`adapter: ${info.description || info.device} (vendor ${info.vendor}, ${info.architecture})`);
+say(
+  `limits: workgroup storage ${lim.maxComputeWorkgroupStorageSize} B, ` +
+    `binding ${lim.maxStorageBufferBindingSize} B${quick ? "; --quick sizes" : ""}`,
+);
+
+const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const live: GPUBuffer[] = [];
+function buffer(words: number, fill?: (i: number) => number): GPUBuffer {
+  const b = device.createBuffer({ size: Math.max(16, words * 4), usage: USAGE });
+  if (fill) {
+    const data = new Float32Array(words);
+    for (let i = 0; i < words; i++) data[i] = fill(i);
+    device.queue.writeBuffer(b, 0, data);
+  }
+  live.push(b);
+  return b;
+}
+function freeAll(): void {
+  for (const b of live.splice(0)) b.destroy();
+}
+const noise = (i: number) => Math.sin(i * 12.9898) * 0.5;
+
+/** Median seconds per `encode` call: `inner` calls per submit, `runs` submits. */
+async function time(
+  encode: (e: GPUCommandEncoder) => Release,
+  inner: number,
+  runs: number,
+): Promise<number> {
+  const once = async (count: number) => {
+    const e = device.createCommandEncoder();
+    const releases: Release[] = [];
+    for (let i = 0; i < count; i++) releases.push(encode(e));
+    const t0 = performance.now();
+    device.queue.submit([e.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    const dt = performance.now() - t0;
+    for (const r of releases) r();
+    return dt / 1000 / count;
+  };
+  device.pushErrorScope("validation");
+  await once(1); // compile and warm up
+  const error = await device.popErrorScope();
+  if (error) throw new Error(error.message);
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) times.push(await once(inner));
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function row(what: string, seconds: number, rate: string): void {
+  say(`${what.padEnd(52)} ${(seconds * 1e3).toFixed(3).padStart(10)} ms  ${rate}`);
+}
+
+async function guarded(what: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    say(`${what.padEnd(52)} FAILED: ${e instanceof Error ? e.message.split("\n")[0] : e}`);
+  } finally {
+    freeAll();
+  }
+}
+
+function square(n: number, tile?: MatmulTile, aT = false, bT = false): MatmulParams {
+  return {
+    m: n,
+    n,
+    k: n,
+    a: { offset: 0, rowStride: aT ? 1 : n, colStride: aT ? n : 1 },
+    b: { offset: 0, rowStride: bT ? 1 : n, colStride: bT ? n : 1 },
+    tile,
+  };
+}
+
+/** Checks one matmul configuration against the float64 reference at size n. */
+async function check(n: number, params: MatmulParams): Promise<string> {
+  const ad = new Float32Array(n * n).map((_, i) => noise(i));
+  const bd = new Float32Array(n * n).map((_, i) => noise(i + 7));
+  const a = buffer(n * n), b = buffer(n * n), c = buffer(n * n, () => NaN);
+  device.queue.writeBuffer(a, 0, ad);
+  device.queue.writeBuffer(b, 0, bd);
+  const read = device.createBuffer({
+    size: n * n * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const e = device.createCommandEncoder();
+  const release = matmul(device, e, a, b, c, params);
+  e.copyBufferToBuffer(c, 0, read, 0, n * n * 4);
+  device.queue.submit([e.finish()]);
+  release();
+  await read.mapAsync(GPUMapMode.READ);
+  const got = new Float32Array(read.getMappedRange().slice(0));
+  read.destroy();
+  const want = new Float64Array(n * n);
+  const view = (data: Float32Array, rs: number, cs: number) => ({
+    data,
+    offset: 0,
+    rowStride: rs,
+    colStride: cs,
+  });
+  matmulReference(
+    n,
+    n,
+    n,
+    view(ad, params.a.rowStride, params.a.colStride),
+    view(bd, params.b.rowStride, params.b.colStride),
+    want,
+    0,
+  );
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    const err = Math.abs(got[i] - want[i]) / (1 + Math.abs(want[i]));
+    worst = Number.isNaN(err) ? Infinity : Math.max(worst, err);
+  }
+  return worst < 1e-4 ? "ok" : `WRONG (max error ${worst.toExponential(2)})`;
+}
+
+const tileName = (t: MatmulTile) => `${t.rows}x${t.cols}x${t.depth}`;
+const RUNS = quick ? 3 : 7;
+
+say("\n# matmul (float32, C = A @ B, square)");
+const sizes = quick ? [64, 128, 256] : [256, 512, 1024, 2048, 4096];
+for (const n of sizes) {
+  await guarded(`matmul ${n}`, async () => {
+    const tile = chooseTile(device, n, n, 1);
+    const a = buffer(n * n, noise), b = buffer(n * n, noise), c = buffer(n * n);
+    const flop = 2 * n ** 3;
+    const inner = Math.max(1, Math.min(50, Math.round(1e11 / flop)));
+    const t = await time((e) => matmul(device, e, a, b, c, square(n, tile)), inner, RUNS);
+    row(`matmul ${n} (tile ${tileName(tile)})`, t, `${(flop / t / 1e9).toFixed(1)} GFLOP/s`);
+  });
+}
+
+const big = sizes[sizes.length - 1];
+const checkSize = quick ? 64 : 256;
+say(`\n# matmul ${big}: tile sweep (each first checked against the CPU at ${checkSize})`);
+const candidates: MatmulTile[] = [
+  { rows: 8, cols: 8, depth: 8 },
+  { rows: 8, cols: 8, depth: 16 },
+  { rows: 8, cols: 8, depth: 32 },
+  { rows: 8, cols: 4, depth: 16 },
+  { rows: 4, cols: 8, depth: 16 },
+  { rows: 4, cols: 4, depth: 16 },
+  { rows: 4, cols: 4, depth: 8 },
+];
+let best = { rate: 0, tile: "none" };
+const fits = (t: MatmulTile) =>
+  2 * t.depth * 16 * (t.rows + t.cols) * 4 <= lim.maxComputeWorkgroupStorageSize;
+for (const tile of (quick ? candidates.slice(5) : candidates).filter(fits)) {
+  await guarded(`matmul ${big} tile ${tileName(tile)}`, async () => {
+    const ok = await check(checkSize, square(checkSize, tile));
+    freeAll();
+    const a = buffer(big * big, noise), b = buffer(big * big, noise), c = buffer(big * big);
+    const flop = 2 * big ** 3;
+    const inner = Math.max(1, Math.min(50, Math.round(1e11 / flop)));
+    const t = await time((e) => matmul(device, e, a, b, c, square(big, tile)), inner, RUNS);
+    const rate = flop / t / 1e9;
+    if (ok === "ok" && rate > best.rate) best = { rate, tile: tileName(tile) };
+    row(`matmul ${big} tile ${tileName(tile)} [check ${ok}]`, t, `${rate.toFixed(1)} GFLOP/s`);
+  });
+}
+say(`best checked tile at ${big}: ${best.tile}, ${best.rate.toFixed(1)} GFLOP/s`);
+for (const [aT, bT, name] of [[true, false, "A^T @ B"], [false, true, "A @ B^T"]] as const) {
+  await guarded(`matmul ${big} ${name}`, async () => {
+    const ok = await check(checkSize, square(checkSize, undefined, aT, bT));
+    freeAll();
+    const a = buffer(big * big, noise), b = buffer(big * big, noise), c = buffer(big * big);
+    const flop = 2 * big ** 3;
+    const inner = Math.max(1, Math.min(50, Math.round(1e11 / flop)));
+    const t = await time(
+      (e) => matmul(device, e, a, b, c, square(big, undefined, aT, bT)),
+      inner,
+      RUNS,
+    );
+    row(`matmul ${big} ${name} [check ${ok}]`, t, `${(flop / t / 1e9).toFixed(1)} GFLOP/s`);
+  });
+}
+
+say("\n# memory-bound kernels (GB/s counts each element read or written once)");
+const n = quick ? 1 << 20 : 1 << 24;
+const gbs = (bytes: number, t: number) => `${(bytes / t / 1e9).toFixed(1)} GB/s`;
+
+await guarded("add", async () => {
+  const module = device.createShaderModule({
+    code: `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>;
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw: vec3<u32>) {
+  let i = g.x + g.y * nw.x * 256u;
+  if (i < arrayLength(&c)) { c[i] = a[i] + b[i]; }
+}`,
+  });
+  const pipe = device.createComputePipeline({ layout: "auto", compute: { module } });
+  const a = buffer(n, noise), b = buffer(n, noise), c = buffer(n);
+  const group = device.createBindGroup({
+    layout: pipe.getBindGroupLayout(0),
+    entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const groups = n / 4 / 256;
+  const t = await time(
+    (e) => {
+      const pass = e.beginComputePass();
+      pass.setPipeline(pipe);
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(Math.min(groups, 65535), Math.ceil(groups / 65535));
+      pass.end();
+      return () => {};
+    },
+    20,
+    RUNS,
+  );
+  row(`add, ${n} float32 (raw vec4 WGSL)`, t, gbs(12 * n, t));
+});
+
+await guarded("sum", async () => {
+  const x = buffer(n, noise), out = buffer(4);
+  const t = await time(
+    (e) =>
+      reduce(device, e, x, out, {
+        op: "sum",
+        dtype: "float32",
+        shape: [n],
+        strides: [1],
+        offset: 0,
+        axes: [0],
+      }),
+    20,
+    RUNS,
+  );
+  row(`sum of all ${n} float32 (two passes)`, t, gbs(4 * n, t));
+});
+
+await guarded("rows", async () => {
+  const cols = 1024, rows = n / cols;
+  const x = buffer(n, noise), out = buffer(rows);
+  for (
+    const [op, axes, shape] of [
+      ["max", [1], "rows"],
+      ["sum", [0], "columns"],
+    ] as const
+  ) {
+    const t = await time(
+      (e) =>
+        reduce(device, e, x, out, {
+          op,
+          dtype: "float32",
+          shape: [rows, cols],
+          strides: [cols, 1],
+          offset: 0,
+          axes,
+        }),
+      20,
+      RUNS,
+    );
+    row(`${op} over ${shape} of [${rows}, ${cols}]`, t, gbs(4 * n, t));
+  }
+});
+
+await guarded("softmax", async () => {
+  for (const cols of [10, 1024]) {
+    const rows = n / cols | 0;
+    const x = buffer(rows * cols, noise), out = buffer(rows * cols);
+    const t = await time((e) => softmax(device, e, x, out, { rows, cols, log: false }), 20, RUNS);
+    row(`softmax [${rows}, ${cols}]`, t, gbs(8 * rows * cols, t));
+    const labels = buffer(rows);
+    device.queue.writeBuffer(labels, 0, new Int32Array(rows).map((_, i) => i % cols));
+    const t2 = await time((e) => crossEntropy(device, e, x, labels, out, { rows, cols }), 20, RUNS);
+    row(`crossEntropy [${rows}, ${cols}]`, t2, gbs(4 * rows * cols, t2));
+    freeAll();
+  }
+});
+
+await guarded("adam", async () => {
+  const count = quick ? 100_000 : 10_000_000;
+  const param = buffer(count, noise), grad = buffer(count, noise);
+  const m = buffer(count), v = buffer(count);
+  let step = 0;
+  const t = await time(
+    (e) =>
+      adam(device, e, { param, grad, m, v }, {
+        lr: 1e-3,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0,
+        amsgrad: false,
+        maximize: false,
+        step: ++step,
+        decoupled: false,
+        segments: [{ offset: 0, count }],
+      }),
+    10,
+    RUNS,
+  );
+  row(`adam step, ${count} float32 parameters`, t, gbs(28 * count, t));
+});
+say(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
