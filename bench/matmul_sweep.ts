@@ -198,7 +198,7 @@ const square = (n: number, tile?: MatmulTile, aT = false, bT = false): MatmulPar
 const line = (what: string, n: number, sec: number) =>
   say(
     `${what.padEnd(36)} ${String(n).padStart(5)} ${(sec * 1e3).toFixed(3).padStart(9)} ms ${
-      (2 * n ** 3 / sec / 1e12).toFixed(2).padStart(6)
+      (2 * n ** 3 / sec / 1e12).toFixed(3).padStart(7)
     } TFLOP/s   [${((Date.now() - started) / 1e3).toFixed(0)} s]`,
   );
 const fits = (t: MatmulTile) =>
