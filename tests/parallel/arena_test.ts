@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Linear, noGrad, ones, Storage, tensor, zeros } from "../../mod.ts";
 import { SharedArena } from "../../parallel/mod.ts";
+import { throwsWith } from "./assert_error.ts";
 
 Deno.test("SharedArena lays parameters out back to back and the model trains through it", () => {
   const layer = new Linear(3, 2);
@@ -22,12 +23,12 @@ Deno.test("SharedArena.attach takes the values another thread laid out", () => {
   assert.deepEqual([...b[1].toArray()], [3, 4, 5]);
   const grads = view.viewsOf(new Float32Array(5).fill(7), b);
   assert.deepEqual(grads.map((g) => g.shape.join()), ["2", "1,3"]);
-  assert.throws(
+  throwsWith(
     () => SharedArena.attach(arena.buffer, [zeros([4])]),
     RangeError,
     "SharedArena: the buffer holds 5 floats, the tensors 4",
   );
-  assert.throws(
+  throwsWith(
     () => view.viewsOf(new Float32Array(4), b),
     RangeError,
     "SharedArena.viewsOf: the slice holds 4 floats, the arena 5",
@@ -35,20 +36,20 @@ Deno.test("SharedArena.attach takes the values another thread laid out", () => {
 });
 
 Deno.test("SharedArena and rebind reject what they cannot hold", () => {
-  assert.throws(
+  throwsWith(
     () => SharedArena.adopt([zeros([2], { dtype: "float64" })]),
     TypeError,
     "SharedArena.adopt: tensor 0 is float64; the arena holds float32 only",
   );
   const t = zeros([2, 2]);
   const shared = new Storage(new Float32Array(new SharedArrayBuffer(16)), false);
-  assert.throws(() => t.T.rebind(shared, 0), TypeError, "must be a computed, contiguous leaf");
-  assert.throws(
+  throwsWith(() => t.T.rebind(shared, 0), TypeError, "must be a computed, contiguous leaf");
+  throwsWith(
     () => t.rebind(shared, 1),
     RangeError,
     "rebind: tensor of shape [2, 2]: offset 1 + 4 elements overruns a storage of 4",
   );
-  assert.throws(
+  throwsWith(
     () => t.rebind(new Storage(new Float64Array(4), false), 0),
     TypeError,
     "storage holds float64, the tensor is float32",

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { manualSeed, randn } from "../../mod.ts";
 import { ParallelMatmul } from "../../parallel/mod.ts";
+import { rejectsWith } from "./assert_error.ts";
 
 Deno.test("ParallelMatmul gives the single-thread result on every shape and stride", async () => {
   manualSeed(1);
@@ -35,12 +36,12 @@ Deno.test("ParallelMatmul leaves small and float64 products on one thread", asyn
 });
 
 Deno.test("ParallelMatmul rejects bad options", async () => {
-  await assert.rejects(
+  await rejectsWith(
     () => ParallelMatmul.create({ threshold: 0 }),
     RangeError,
     "ParallelMatmul: threshold must be a number >= 1, got 0",
   );
-  await assert.rejects(
+  await rejectsWith(
     () => ParallelMatmul.create({ workers: 0 }),
     RangeError,
     "WorkerPool: workers must be a positive integer, got 0",

@@ -8,6 +8,7 @@ import {
   SLOW_BARRIER,
   THROW,
 } from "./programs/collective_program.ts";
+import { rejectsWith } from "./assert_error.ts";
 
 const PROGRAM = new URL("./programs/collective_program.ts", import.meta.url);
 
@@ -108,7 +109,7 @@ Deno.test("the main thread's event loop runs while the workers work", async () =
     await pool.run(SLEEP, [-1, 300]);
     clearInterval(timer);
     assert(ticks >= 5, `only ${ticks} timer ticks during a 300 ms command`);
-    await assert.rejects(
+    await rejectsWith(
       async () => {
         const first = pool.run(SLEEP, [-1, 50]);
         try {
@@ -127,7 +128,7 @@ Deno.test("the main thread's event loop runs while the workers work", async () =
 
 Deno.test("a worker that never finishes times out the command, named", async () => {
   const { pool } = await collectivePool(2, 4, 100);
-  await assert.rejects(
+  await rejectsWith(
     () => pool.run(SLEEP, [1, 3000]),
     Error,
     "WorkerPool: command 6 timed out after 100 ms: worker 1 did not finish",
@@ -136,12 +137,12 @@ Deno.test("a worker that never finishes times out the command, named", async () 
 });
 
 Deno.test("WorkerPool rejects bad options and misuse clearly", async () => {
-  await assert.rejects(
+  await rejectsWith(
     () => WorkerPool.create({ workers: 0 }),
     RangeError,
     "WorkerPool: workers must be a positive integer, got 0",
   );
-  await assert.rejects(
+  await rejectsWith(
     () => WorkerPool.create({ timeoutMs: -1 }),
     RangeError,
     "WorkerPool: timeoutMs must be a positive number, got -1",
