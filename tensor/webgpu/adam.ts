@@ -69,9 +69,9 @@ const THREADS = 256;
  * ```ts
  * import assert from "node:assert/strict";
  * import { adam } from "./adam.ts";
- * const adapter = await navigator.gpu?.requestAdapter();
- * if (adapter) {
- *   const device = await adapter.requestDevice();
+ * import { currentDevice, initGpu } from "./device.ts";
+ * if (await initGpu()) {
+ *   const device = currentDevice()!;
  *   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
  *   const buf = (data: number[]) => {
  *     const b = device.createBuffer({ size: 8, usage });

@@ -150,9 +150,9 @@ function mergeBatch(
  * ```ts
  * import assert from "node:assert/strict";
  * import { matmul } from "./matmul.ts";
- * const adapter = await navigator.gpu?.requestAdapter();
- * if (adapter) {
- *   const device = await adapter.requestDevice();
+ * import { currentDevice, initGpu } from "./device.ts";
+ * if (await initGpu()) {
+ *   const device = currentDevice()!;
  *   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
  *   const buf = (data: number[]) => {
  *     const b = device.createBuffer({ size: 16, usage });

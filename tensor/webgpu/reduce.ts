@@ -98,9 +98,9 @@ type Stage = "final" | "partial" | "combine" | "threads";
  * ```ts
  * import assert from "node:assert/strict";
  * import { reduce } from "./reduce.ts";
- * const adapter = await navigator.gpu?.requestAdapter();
- * if (adapter) {
- *   const device = await adapter.requestDevice();
+ * import { currentDevice, initGpu } from "./device.ts";
+ * if (await initGpu()) {
+ *   const device = currentDevice()!;
  *   const x = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
  *   new Float32Array(x.getMappedRange()).set([1, 5, 3, 4]);
  *   x.unmap();

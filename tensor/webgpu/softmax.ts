@@ -138,9 +138,9 @@ function groupsFor(rows: number, t: number): [number, number, number] {
  * ```ts
  * import assert from "node:assert/strict";
  * import { softmax } from "./softmax.ts";
- * const adapter = await navigator.gpu?.requestAdapter();
- * if (adapter) {
- *   const device = await adapter.requestDevice();
+ * import { currentDevice, initGpu } from "./device.ts";
+ * if (await initGpu()) {
+ *   const device = currentDevice()!;
  *   const x = device.createBuffer({ size: 8, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true });
  *   new Float32Array(x.getMappedRange()).set([0, Math.log(3)]);
  *   x.unmap();

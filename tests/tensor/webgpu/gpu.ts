@@ -1,21 +1,18 @@
 /**
- * Shared set-up of the WebGPU kernel tests: one device per test module, buffers filled
- * from typed arrays, poisoned outputs, and a run that submits, releases and reads back.
+ * Shared set-up of the WebGPU kernel tests: the library's one device, buffers filled from
+ * typed arrays, poisoned outputs, and a run that submits, releases and reads back.
  * @module
  */
 
+import { currentDevice, initGpu } from "../../../tensor/webgpu/device.ts";
 import type { Release } from "../../../tensor/webgpu/scratch.ts";
 
-const adapter = await navigator.gpu?.requestAdapter();
+// One device per process, as in the library: a second one made Deno's teardown abort at exit
+// ("double free or corruption") in about one test process in three.
+await initGpu();
 
 /** The device, or null (after printing why the caller skips) when there is no adapter. */
-export const device: GPUDevice | null = adapter
-  ? await adapter.requestDevice({
-    requiredLimits: {
-      maxComputeWorkgroupStorageSize: adapter.limits.maxComputeWorkgroupStorageSize,
-    },
-  })
-  : null;
+export const device: GPUDevice | null = currentDevice();
 
 /** Prints the skip line of a test that needs a GPU when there is none. */
 export function skipped(name: string): boolean {
