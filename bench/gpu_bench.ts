@@ -9,21 +9,15 @@
  */
 import {
   Adam,
-  Conv2d,
   crossEntropy,
   type Device,
-  Flatten,
   initGpu,
-  Linear,
-  MaxPool2d,
-  type Module,
   rand,
   randint,
-  ReLU,
-  Sequential,
   type Tensor,
   tidy,
 } from "../mod.ts";
+import { buildModel } from "../examples/lib/models.ts";
 
 const gpu = await initGpu();
 const devices: Device[] = gpu ? ["cpu", "gpu"] : ["cpu"];
@@ -53,37 +47,16 @@ for (const device of devices) {
 /** Training steps per timed iteration (one read at the end). */
 const STEPS = 10;
 
-function mlp(): Module {
-  return new Sequential(
-    new Flatten(),
-    new Linear(784, 256),
-    new ReLU(),
-    new Linear(256, 128),
-    new ReLU(),
-    new Linear(128, 10),
-  );
-}
-
-function cnn(): Module {
-  return new Sequential(
-    new Conv2d(1, 32, 3, { padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Conv2d(32, 64, 3, { padding: 1 }),
-    new ReLU(),
-    new MaxPool2d(2),
-    new Flatten(),
-    new Linear(64 * 7 * 7, 128),
-    new ReLU(),
-    new Linear(128, 10),
-  );
-}
-
 for (
-  const [name, build, batch, runs] of [["MLP", mlp, 128, undefined], ["CNN", cnn, 64, 3]] as const
+  const [name, kind, batch, runs] of [["MLP", "mlp", 128, undefined], [
+    "CNN",
+    "cnn",
+    64,
+    3,
+  ]] as const
 ) {
   for (const device of devices) {
-    const model = build().to(device);
+    const model = buildModel(kind, [1, 28, 28], 10).to(device);
     const opt = new Adam(model.parameters(), { lr: 1e-3 });
     const x = rand([batch, 1, 28, 28], { device });
     const y = randint(0, 10, [batch], { device });

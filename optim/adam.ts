@@ -16,7 +16,7 @@ import {
   withDefaults,
   zerosLikeArray,
 } from "./optimizer.ts";
-import { adamUpdate, adamwUpdate, type FloatArray } from "./update.ts";
+import { type AdamHyper, adamUpdate, adamwUpdate, type FloatArray } from "./update.ts";
 import { adamStepOnGpu, type GpuAdamState } from "./adam_gpu.ts";
 
 /**
@@ -107,6 +107,20 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
 }
 
 /** The CPU moments of `param` as GPU tensors (none before its first step). */
+/** The hyper-parameters of one update of `group` at step `step`, as the update functions take them. */
+function hyper(group: ParamGroup<AdamOptions>, step: number): AdamHyper {
+  return {
+    lr: group.lr,
+    beta1: group.betas[0],
+    beta2: group.betas[1],
+    eps: group.eps,
+    weightDecay: group.weightDecay,
+    amsgrad: group.amsgrad,
+    maximize: group.maximize,
+    step,
+  };
+}
+
 function uploadMoments(state: AdamParamState, param: Tensor): GpuAdamState {
   if (state.m.length !== param.size) return {};
   const up = (a: FloatArray) => keep(tensor(a, { shape: param.shape, dtype: "float32" }).to("gpu"));
@@ -193,16 +207,7 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
       this.#gpuState.set(param, moments = uploadMoments(state, param));
     }
     state.step += 1;
-    adamStepOnGpu(param, grad, moments, {
-      lr: group.lr,
-      beta1: group.betas[0],
-      beta2: group.betas[1],
-      eps: group.eps,
-      weightDecay: group.weightDecay,
-      amsgrad: group.amsgrad,
-      maximize: group.maximize,
-      step: state.step,
-    }, this.rule === adamwUpdate);
+    adamStepOnGpu(param, grad, moments, hyper(group, state.step), this.rule === adamwUpdate);
   }
 
   /** Updates one parameter with the pure update function. */
@@ -226,16 +231,7 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
       param,
       grad,
       state,
-      {
-        lr: group.lr,
-        beta1: group.betas[0],
-        beta2: group.betas[1],
-        eps: group.eps,
-        weightDecay: group.weightDecay,
-        amsgrad: group.amsgrad,
-        maximize: group.maximize,
-        step: state.step,
-      },
+      hyper(group, state.step),
       0,
       size,
     );
