@@ -9,7 +9,7 @@
  */
 import { matmulReference } from "../tensor/cpu/matmul.ts";
 import { chooseTile, matmul, type MatmulParams, type MatmulTile } from "../tensor/webgpu/matmul.ts";
-import type { Release } from "../tensor/webgpu/scratch.ts";
+import { timeSubmits } from "./gpu_time.ts";
 
 const quick = Deno.args.includes("--quick");
 const text = new TextEncoder();
@@ -133,26 +133,6 @@ async function check(tile: MatmulTile): Promise<number> {
   return worst;
 }
 
-/** Median seconds per product: `inner` products per submit, `runs` submits. */
-async function time(encode: (e: GPUCommandEncoder) => Release, inner: number, runs: number) {
-  const once = async (count: number) => {
-    const e = device.createCommandEncoder();
-    const releases: Release[] = [];
-    for (let i = 0; i < count; i++) releases.push(encode(e));
-    const t0 = performance.now();
-    device.queue.submit([e.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    const dt = performance.now() - t0;
-    for (const r of releases) r();
-    return dt / 1000 / count;
-  };
-  await once(1);
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) times.push(await once(inner));
-  times.sort((x, y) => x - y);
-  return times[Math.floor(times.length / 2)];
-}
-
 const name = (t: MatmulTile) =>
   `${t.rows}x${t.cols}x${t.depth} s${t.stages ?? 2} band${t.band ?? 1}${
     t.wide === false ? " narrow" : ""
@@ -209,7 +189,7 @@ const fits = (t: MatmulTile) =>
 if (!quick) {
   const [a, b, c] = big.get(sizes[sizes.length - 1])!;
   const n = sizes[sizes.length - 1];
-  await time((e) => matmul(device, e, a, b, c, square(n)), 20, 3);
+  await timeSubmits(device, (e) => matmul(device, e, a, b, c, square(n)), 20, 3);
 }
 // the device runs that take these figures are cut off after two minutes
 const BUDGET_S = quick ? 1e9 : 100;
@@ -232,7 +212,12 @@ for (const tile of variants.filter(fits)) {
       line(
         name(tile),
         n,
-        await time((e) => matmul(device, e, a, b, c, square(n, tile)), inner(n), RUNS),
+        await timeSubmits(
+          device,
+          (e) => matmul(device, e, a, b, c, square(n, tile)),
+          inner(n),
+          RUNS,
+        ),
       );
     }
   } catch (e) {
@@ -252,7 +237,12 @@ for (
   line(
     what,
     n,
-    await time((e) => matmul(device, e, a, b, c, square(n, undefined, aT, bT)), inner(n), RUNS),
+    await timeSubmits(
+      device,
+      (e) => matmul(device, e, a, b, c, square(n, undefined, aT, bT)),
+      inner(n),
+      RUNS,
+    ),
   );
 }
 say(`done in ${((Date.now() - started) / 1e3).toFixed(1)} s`);

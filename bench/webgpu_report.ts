@@ -13,8 +13,8 @@ import { matmulReference } from "../tensor/cpu/matmul.ts";
 import { adam } from "../tensor/webgpu/adam.ts";
 import { chooseTile, matmul, type MatmulParams, type MatmulTile } from "../tensor/webgpu/matmul.ts";
 import { reduce } from "../tensor/webgpu/reduce.ts";
-import type { Release } from "../tensor/webgpu/scratch.ts";
 import { crossEntropy, softmax } from "../tensor/webgpu/softmax.ts";
+import { timeSubmits } from "./gpu_time.ts";
 
 const quick = Deno.args.includes("--quick");
 const started = performance.now();
@@ -59,33 +59,6 @@ function freeAll(): void {
   for (const b of live.splice(0)) b.destroy();
 }
 const noise = (i: number) => Math.sin(i * 12.9898) * 0.5;
-
-/** Median seconds per `encode` call: `inner` calls per submit, `runs` submits. */
-async function time(
-  encode: (e: GPUCommandEncoder) => Release,
-  inner: number,
-  runs: number,
-): Promise<number> {
-  const once = async (count: number) => {
-    const e = device.createCommandEncoder();
-    const releases: Release[] = [];
-    for (let i = 0; i < count; i++) releases.push(encode(e));
-    const t0 = performance.now();
-    device.queue.submit([e.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    const dt = performance.now() - t0;
-    for (const r of releases) r();
-    return dt / 1000 / count;
-  };
-  device.pushErrorScope("validation");
-  await once(1); // compile and warm up
-  const error = await device.popErrorScope();
-  if (error) throw new Error(error.message);
-  const times: number[] = [];
-  for (let r = 0; r < runs; r++) times.push(await once(inner));
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
-}
 
 function row(what: string, seconds: number, rate: string): void {
   say(`${what.padEnd(52)} ${(seconds * 1e3).toFixed(3).padStart(10)} ms  ${rate}`);
@@ -165,7 +138,7 @@ await guarded("warm-up", async () => {
   const a = buffer(w * w, noise), b = buffer(w * w, noise), c = buffer(w * w);
   const until = performance.now() + (quick ? 200 : 2000);
   while (performance.now() < until) {
-    await time((e) => matmul(device, e, a, b, c, square(w)), quick ? 1 : 20, 1);
+    await timeSubmits(device, (e) => matmul(device, e, a, b, c, square(w)), quick ? 1 : 20, 1);
   }
 });
 
@@ -182,7 +155,12 @@ for (const n of sizes) {
     const a = buffer(n * n, noise), b = buffer(n * n, noise), c = buffer(n * n);
     const flop = 2 * n ** 3;
     const inner = Math.max(1, Math.min(200, Math.round(2e12 / flop)));
-    const t = await time((e) => matmul(device, e, a, b, c, square(n, tile)), inner, RUNS);
+    const t = await timeSubmits(
+      device,
+      (e) => matmul(device, e, a, b, c, square(n, tile)),
+      inner,
+      RUNS,
+    );
     row(
       `matmul ${n} (tile ${tileName(tile)}) [check ${ok}]`,
       t,
@@ -200,7 +178,8 @@ for (const [aT, bT, name] of [[true, false, "A^T @ B"], [false, true, "A @ B^T"]
     const a = buffer(big * big, noise), b = buffer(big * big, noise), c = buffer(big * big);
     const flop = 2 * big ** 3;
     const inner = Math.max(1, Math.min(200, Math.round(2e12 / flop)));
-    const t = await time(
+    const t = await timeSubmits(
+      device,
       (e) => matmul(device, e, a, b, c, square(big, undefined, aT, bT)),
       inner,
       RUNS,
@@ -231,7 +210,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
     entries: [a, b, c].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
   const groups = n / 4 / 256;
-  const t = await time(
+  const t = await timeSubmits(
+    device,
     (e) => {
       const pass = e.beginComputePass();
       pass.setPipeline(pipe);
@@ -248,7 +228,8 @@ fn main(@builtin(global_invocation_id) g: vec3<u32>, @builtin(num_workgroups) nw
 
 await guarded("sum", async () => {
   const x = buffer(n, noise), out = buffer(4);
-  const t = await time(
+  const t = await timeSubmits(
+    device,
     (e) =>
       reduce(device, e, x, out, {
         op: "sum",
@@ -273,7 +254,8 @@ await guarded("rows", async () => {
       ["sum", [0], "columns"],
     ] as const
   ) {
-    const t = await time(
+    const t = await timeSubmits(
+      device,
       (e) =>
         reduce(device, e, x, out, {
           op,
@@ -294,11 +276,21 @@ await guarded("softmax", async () => {
   for (const cols of [10, 1024]) {
     const rows = n / cols | 0;
     const x = buffer(rows * cols, noise), out = buffer(rows * cols);
-    const t = await time((e) => softmax(device, e, x, out, { rows, cols, log: false }), 20, RUNS);
+    const t = await timeSubmits(
+      device,
+      (e) => softmax(device, e, x, out, { rows, cols, log: false }),
+      20,
+      RUNS,
+    );
     row(`softmax [${rows}, ${cols}]`, t, gbs(8 * rows * cols, t));
     const labels = buffer(rows);
     device.queue.writeBuffer(labels, 0, new Int32Array(rows).map((_, i) => i % cols));
-    const t2 = await time((e) => crossEntropy(device, e, x, labels, out, { rows, cols }), 20, RUNS);
+    const t2 = await timeSubmits(
+      device,
+      (e) => crossEntropy(device, e, x, labels, out, { rows, cols }),
+      20,
+      RUNS,
+    );
     row(`crossEntropy [${rows}, ${cols}]`, t2, gbs(4 * rows * cols, t2));
     freeAll();
   }
@@ -309,7 +301,8 @@ await guarded("adam", async () => {
   const param = buffer(count, noise), grad = buffer(count, noise);
   const m = buffer(count), v = buffer(count);
   let step = 0;
-  const t = await time(
+  const t = await timeSubmits(
+    device,
     (e) =>
       adam(device, e, { param, grad, m, v }, {
         lr: 1e-3,
