@@ -10,6 +10,7 @@ import { keep } from "../tensor/scope.ts";
 import {
   checkBoolean,
   checkNonNegative,
+  type DeviceUpdate,
   Optimizer,
   type ParamGroup,
   type ParamGroupInput,
@@ -17,7 +18,7 @@ import {
   zerosLikeArray,
 } from "./optimizer.ts";
 import { type AdamHyper, adamUpdate, adamwUpdate, type FloatArray } from "./update.ts";
-import { adamStepOnGpu, type GpuAdamState } from "./adam_gpu.ts";
+import { adamStepOnGpu, type GpuAdamState, PackedAdamGroup } from "./adam_gpu.ts";
 
 /**
  * Options of `Adam` and `AdamW` (every one has a default).
@@ -106,7 +107,6 @@ export function adamInitState(zeros: () => FloatArray, amsgrad: boolean): AdamPa
   return state;
 }
 
-/** The CPU moments of `param` as GPU tensors (none before its first step). */
 /** The hyper-parameters of one update of `group` at step `step`, as the update functions take them. */
 function hyper(group: ParamGroup<AdamOptions>, step: number): AdamHyper {
   return {
@@ -121,6 +121,7 @@ function hyper(group: ParamGroup<AdamOptions>, step: number): AdamHyper {
   };
 }
 
+/** The CPU moments of `param` as GPU tensors (none before its first step). */
 function uploadMoments(state: AdamParamState, param: Tensor): GpuAdamState {
   if (state.m.length !== param.size) return {};
   const up = (a: FloatArray) => keep(tensor(a, { shape: param.shape, dtype: "float32" }).to("gpu"));
@@ -183,6 +184,8 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
   protected readonly rule: typeof adamUpdate = adamUpdate;
   /** Moments of GPU parameters, kept on the GPU. */
   readonly #gpuState = new WeakMap<Tensor, GpuAdamState>();
+  /** Each group's GPU parameters packed for the fused kernel, made on its first GPU step. */
+  readonly #packs = new WeakMap<ParamGroup<AdamOptions>, PackedAdamGroup>();
 
   /** Throws for an invalid option, naming it and its value. */
   protected override validate(options: AdamOptions): void {
@@ -192,6 +195,41 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
   /** The parameter's state before its first update. */
   protected override initState(param: Tensor, group: ParamGroup<AdamOptions>): AdamParamState {
     return adamInitState(() => this.zerosFor(param), group.amsgrad);
+  }
+
+  /**
+   * Steps a group's GPU parameters in one dispatch of the fused kernel: on the first call
+   * they are packed into one buffer (see `PackedAdamGroup`); parameters that cannot be
+   * packed (strided views) or joined the GPU later step one by one.
+   */
+  protected override updateGroupOnDevice(
+    items: readonly DeviceUpdate<AdamParamState>[],
+    group: ParamGroup<AdamOptions>,
+  ): void {
+    let pack = this.#packs.get(group);
+    if (pack === undefined) {
+      const packable = group.params.filter((p) =>
+        p.device === "gpu" && p.dtype === "float32" && p.isContiguous && p.offset === 0
+      );
+      for (const p of packable) {
+        const state = this.state.get(p);
+        if (state !== undefined && !this.#gpuState.has(p)) {
+          this.#gpuState.set(p, uploadMoments(state, p));
+        }
+      }
+      pack = new PackedAdamGroup(packable, this.#gpuState);
+      this.#packs.set(group, pack);
+    }
+    const packed = [];
+    for (const item of items) {
+      if (pack.holds(item.param)) {
+        item.state.step += 1;
+        packed.push({ param: item.param, grad: item.param.grad!, step: item.state.step });
+      } else this.updateOnDevice(item.param, item.grad, item.state, group);
+    }
+    if (packed.length > 0) {
+      pack.step(packed, (step) => hyper(group, step), this.rule === adamwUpdate);
+    }
   }
 
   /** Updates a GPU parameter with the same formula, its moments staying on the GPU. */

@@ -24,6 +24,7 @@
 
 export {
   type BaseOptions,
+  type DeviceUpdate,
   Optimizer,
   type OptimizerStateDict,
   type ParamGroup,

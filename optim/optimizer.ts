@@ -165,6 +165,28 @@ function describe(value: unknown): string {
 }
 
 /**
+ * A GPU parameter due for an update: the tensor, its gradient and its state, as
+ * `Optimizer.updateGroupOnDevice` receives them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DeviceUpdate, tensor } from "@adamant/core";
+ * const param = tensor([1, 2], { requiresGrad: true });
+ * const item: DeviceUpdate<{ step: number }> = { param, grad: tensor([0, 1]), state: { step: 0 } };
+ * assert.equal(item.state.step, 0);
+ * ```
+ */
+export interface DeviceUpdate<S> {
+  /** The parameter, updated in place. */
+  param: Tensor;
+  /** Its gradient. */
+  grad: Tensor;
+  /** Its optimizer state. */
+  state: S;
+}
+
+/**
  * The base class of the optimizers. It holds the parameter groups and each parameter's
  * state (created on its first update), and `step()` hands every parameter that has a
  * gradient to the subclass's `update` as flat typed arrays: the parameter's own storage,
@@ -343,34 +365,34 @@ export abstract class Optimizer<
   step<T>(closure?: () => T): T | undefined {
     const loss = closure?.();
     for (const group of this.paramGroups) {
+      const onDevice: DeviceUpdate<S>[] = [];
       for (const param of group.params) {
         const grad = param.grad;
         if (grad === null) continue;
+        if (
+          grad.shape.length !== param.shape.length ||
+          grad.shape.some((d, i) => d !== param.shape[i])
+        ) {
+          throw new TypeError(
+            `${this.constructor.name}: a gradient of shape ${fmt(grad.shape)} belongs to a ` +
+              `parameter of shape ${fmt(param.shape)}`,
+          );
+        }
         let state = this.state.get(param);
         if (state === undefined) {
           state = this.initState(param, group);
           this.state.set(param, state);
         }
-        this.#updateTensor(param, grad, state, group);
+        if (param.device === "cpu") this.#updateTensor(param, grad, state, group);
+        else onDevice.push({ param, grad, state });
       }
+      if (onDevice.length > 0) this.updateGroupOnDevice(onDevice, group);
     }
     return loss;
   }
 
-  /** Runs `update` over the flat elements of `param` and its gradient. */
+  /** Runs `update` over the flat elements of a CPU `param` and its gradient. */
   #updateTensor(param: Tensor, grad: Tensor, state: S, group: ParamGroup<O>): void {
-    if (
-      grad.shape.length !== param.shape.length || grad.shape.some((d, i) => d !== param.shape[i])
-    ) {
-      throw new TypeError(
-        `${this.constructor.name}: a gradient of shape ${fmt(grad.shape)} belongs to a ` +
-          `parameter of shape ${fmt(param.shape)}`,
-      );
-    }
-    if (param.device !== "cpu") {
-      this.updateOnDevice(param, grad, state, group);
-      return;
-    }
     const n = param.size;
     const g = grad.isContiguous ? grad : grad.contiguous();
     const gArray = flat(g);
@@ -524,6 +546,17 @@ export abstract class Optimizer<
     // a GPU parameter keeps its state on the GPU (see updateOnDevice)
     const size = param.device === "cpu" ? param.size : 0;
     return new ARRAY_TYPES[param.dtype as "float32" | "float64"](size);
+  }
+
+  /**
+   * Updates the GPU parameters of `group` that have gradients, in one go where the
+   * optimizer can (Adam: one dispatch for the group); by default one `updateOnDevice` each.
+   *
+   * @param items The parameters, their gradients and states.
+   * @param group Their group.
+   */
+  protected updateGroupOnDevice(items: readonly DeviceUpdate<S>[], group: ParamGroup<O>): void {
+    for (const { param, grad, state } of items) this.updateOnDevice(param, grad, state, group);
   }
 
   /**

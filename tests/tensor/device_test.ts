@@ -339,3 +339,36 @@ Deno.test({
     });
   }),
 });
+
+Deno.test({
+  ...gpuOnly,
+  name: "Adam packs a group's GPU parameters for one fused dispatch and still matches the CPU",
+  fn: synced(async () => {
+    const run = (device: Device) => {
+      const w = tensor([[0.5, -1.5], [2, 0.25], [-0.75, 1]], { device, requiresGrad: true });
+      const b = tensor([0.1, -0.2], { device, requiresGrad: true });
+      const x = tensor([[1, 2, 3], [-1, 0.5, 2]], { device });
+      const opt = new Adam([w, b], { lr: 0.1, amsgrad: true });
+      for (let i = 0; i < 5; i++) {
+        tidy(() => {
+          // steps 2 and 3 drop the gradients (fresh ones must find their slots); step 3
+          // leaves b without one, so b's step count lags w's from then on
+          opt.zeroGrad({ setToNone: i === 2 || i === 3 });
+          const y = x.matmul(w);
+          (i === 3 ? y : y.add(b)).square().sum().backward();
+          opt.step();
+        });
+      }
+      return { w, b };
+    };
+    const cpu = run("cpu"), gpu = run("gpu");
+    assert.equal(gpu.w.storage, gpu.b.storage, "the parameters share one packed buffer");
+    assert.equal(gpu.w.grad!.storage, gpu.b.grad!.storage, "so do their gradients");
+    for (const name of ["w", "b"] as const) {
+      const got = await values(gpu[name]);
+      Array.from(cpu[name].toArray()).forEach((v, i) =>
+        assert.ok(Math.abs(got[i] - v) < 1e-5, `${name}[${i}]: ${got[i]} vs ${v}`)
+      );
+    }
+  }),
+});
