@@ -224,6 +224,7 @@ export class Adam extends Optimizer<AdamOptions, AdamParamState> {
     for (const item of items) {
       if (pack.holds(item.param)) {
         item.state.step += 1;
+        // packing replaced the gradient by a view of the packed buffer: read it afresh
         packed.push({ param: item.param, grad: item.param.grad!, step: item.state.step });
       } else this.updateOnDevice(item.param, item.grad, item.state, group);
     }
