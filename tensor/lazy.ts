@@ -13,6 +13,8 @@
 
 import type { DType, TypedArray } from "./dtype.ts";
 import { compile } from "./cpu/elementwise.ts";
+import { simdLoop, type SimdNode } from "./cpu/simd_fused.ts";
+import { heapAddress } from "./heap.ts";
 import type { Storage } from "./storage.ts";
 
 /**
@@ -24,7 +26,7 @@ import type { Storage } from "./storage.ts";
  * import assert from "node:assert/strict";
  * import { tensor } from "@adamant/core";
  * const y = tensor([1, 2]).mul(3).add(1);
- * assert(y.pendingExpr?.kind === "op");
+ * assert(y.pendingExpr?.kind === "op" && y.pendingExpr.name === "add");
  * ```
  */
 export type Expr =
@@ -32,6 +34,8 @@ export type Expr =
   | { readonly kind: "scalar"; readonly value: number }
   | {
     readonly kind: "op";
+    /** The op's name in the op table (the SIMD loop looks its form up by it). */
+    readonly name: string;
     /** JavaScript in `x`, `y` (the args) and `p0`, `p1` (scalar params). */
     readonly code: string;
     readonly args: readonly Expr[];
@@ -56,24 +60,33 @@ export function leavesOf(e: Expr, out = new Set<Storage>()): Set<Storage> {
 }
 
 interface Emitted {
-  code: string;
   leaves: { storage: Storage; offset: number }[];
   scalars: number[];
 }
 
-function emit(e: Expr, ctx: Emitted): string {
-  if (e.kind === "scalar") return `s${ctx.scalars.push(e.value) - 1}`;
-  if (e.kind === "leaf") {
-    let k = ctx.leaves.findIndex((l) => l.storage === e.storage && l.offset === e.offset);
-    if (k < 0) k = ctx.leaves.push({ storage: e.storage, offset: e.offset }) - 1;
-    return `v${k}`;
+/** `e` as JavaScript over `v0..` (leaves) and `s0..` (scalars), and as a `SimdNode`. */
+function emit(e: Expr, ctx: Emitted): { js: string; node: SimdNode } {
+  if (e.kind === "scalar") {
+    const scalar = ctx.scalars.push(e.value) - 1;
+    return { js: `s${scalar}`, node: { scalar } };
   }
-  const args = e.args.map((a) => `(${emit(a, ctx)})`);
-  const params = e.params.map((p) => `s${ctx.scalars.push(p) - 1}`);
-  return e.code.replace(
+  if (e.kind === "leaf") {
+    let leaf = ctx.leaves.findIndex((l) => l.storage === e.storage && l.offset === e.offset);
+    if (leaf < 0) leaf = ctx.leaves.push({ storage: e.storage, offset: e.offset }) - 1;
+    return { js: `v${leaf}`, node: { leaf } };
+  }
+  const args = e.args.map((a) => emit(a, ctx));
+  const params = e.params.map((p) => ctx.scalars.push(p) - 1);
+  const js = e.code.replace(
     /\b(x|y|p0|p1)\b/g,
-    (name) => name === "x" ? args[0] : name === "y" ? args[1] : params[name === "p0" ? 0 : 1],
+    (name) =>
+      name === "x"
+        ? `(${args[0].js})`
+        : name === "y"
+        ? `(${args[1].js})`
+        : `s${params[name === "p0" ? 0 : 1]}`,
   );
+  return { js, node: { op: e.name, args: args.map((a) => a.node), params } };
 }
 
 type Fused = (
@@ -84,6 +97,35 @@ type Fused = (
   h: Record<string, (x: number) => number>,
 ) => void;
 
+/**
+ * Elements computed by each path since the process started: the WebAssembly SIMD loop
+ * (all operands in the heap, every op with a SIMD form) and the JavaScript loop.
+ */
+export const fusedElements = { simd: 0, js: 0 };
+
+/**
+ * Runs the SIMD loop over the first multiple of 4 elements when every operand lies in the
+ * heap; returns how many elements it computed.
+ */
+function runSimd(ctx: Emitted, body: string, node: SimdNode, out: TypedArray, n: number): number {
+  const n4 = n - n % 4;
+  const outAddress = heapAddress(out);
+  if (n4 === 0 || outAddress < 0 || out instanceof Int32Array) return 0;
+  const bytes = out.BYTES_PER_ELEMENT;
+  const pointers: number[] = [];
+  for (const l of ctx.leaves) {
+    const data = l.storage.data;
+    const at = heapAddress(data);
+    if (at < 0 || data.constructor !== out.constructor) return 0;
+    pointers.push(at + l.offset * bytes);
+  }
+  const f64 = bytes === 8;
+  const loop = simdLoop(`${body}|${f64}`, node, ctx.leaves.length, ctx.scalars.length, f64);
+  if (loop === null) return 0;
+  loop(outAddress, n4, ...pointers, ...ctx.scalars);
+  return n4;
+}
+
 /** Runs the fused loop of `e` into `out` (length `n`). */
 export function evaluate(
   e: Expr,
@@ -91,12 +133,16 @@ export function evaluate(
   n: number,
   helpers: Record<string, (x: number) => number>,
 ): void {
-  const ctx: Emitted = { code: "", leaves: [], scalars: [] };
-  const body = emit(e, ctx);
+  const ctx: Emitted = { leaves: [], scalars: [] };
+  const { js: body, node } = emit(e, ctx);
+  const done = runSimd(ctx, body, node, out, n);
+  fusedElements.simd += done;
+  fusedElements.js += n - done;
+  if (done === n) return;
   const types = ctx.leaves.map((l) => l.storage.data.constructor.name).join(",");
   // Loops over 4M elements or more get their own instance: V8's code for a kernel that first
   // ran hot on small arrays streamed a 16M loop at 3.5 GB/s, a fresh instance at 6-7 GB/s.
-  const size = n >= 1 << 22 ? "|large" : "";
+  const size = n - done >= 1 << 22 ? "|large" : "";
   const key = `fused|${body}|${types}>${out.constructor.name}${size}`;
   const decl = [
     ...ctx.leaves.map((_, k) => `const L${k} = L[${k}];`),
@@ -110,10 +156,10 @@ export function evaluate(
     `${decl}\nfor (let i = 0; i < n; i++) { ${reads} out[i] = ${body}; }`,
   );
   kernel(
-    ctx.leaves.map((l) => l.storage.data.subarray(l.offset, l.offset + n)),
+    ctx.leaves.map((l) => l.storage.data.subarray(l.offset + done, l.offset + n)),
     ctx.scalars,
-    out,
-    n,
+    done === 0 ? out : out.subarray(done, n),
+    n - done,
     helpers,
   );
 }

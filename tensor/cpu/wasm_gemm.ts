@@ -13,6 +13,27 @@
  */
 
 import type { MatrixView } from "./matmul.ts";
+import {
+  ADD,
+  emitter,
+  f32Load,
+  GE_U,
+  get,
+  HEADER,
+  I32,
+  i32,
+  MUL,
+  name,
+  section,
+  set,
+  simd,
+  SUB,
+  uleb,
+  V128,
+  v128Load,
+  v128Store,
+  vec,
+} from "./wasm_asm.ts";
 
 /** Rows of the register tile. */
 export const MR = 4;
@@ -21,48 +42,6 @@ export const NR = 8;
 
 const NV = NR / 4;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (n !== 0);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  while (true) {
-    const byte = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
-      out.push(byte);
-      return out;
-    }
-    out.push(byte | 0x80);
-  }
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-// opcodes
-const I32 = 0x7f, V128 = 0x7b;
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32 = (n: number) => [0x41, ...sleb(n)];
-const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, GE_U = 0x4f;
-const simd = (op: number) => [0xfd, ...uleb(op)];
-const v128Load = (offset: number) => [...simd(0), 4, ...uleb(offset)];
-const v128Store = (offset: number) => [...simd(11), 4, ...uleb(offset)];
-const f32Load = (offset: number) => [0x2a, 2, ...uleb(offset)];
 const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
 
 /** The body of `gemm`, for the MR x NR register tile. */
@@ -74,9 +53,7 @@ function gemmBody(): number[] {
   const bv = (v: number) => 12 + MR * NV + v;
   const av = 12 + MR * NV + NV;
   const code: number[] = [];
-  const emit = (...parts: (number | number[])[]) => {
-    for (const x of parts) typeof x === "number" ? code.push(x) : code.push(...x);
-  };
+  const emit = emitter(code);
   emit(get(4), i32(NR * 4), MUL, set(panel), i32(0), set(t));
   emit(0x02, 0x40, 0x03, 0x40); // block $done, loop $tiles
   emit(get(t), get(3), GE_U, 0x0d, 1); // br_if $done
@@ -111,17 +88,9 @@ function gemmBody(): number[] {
 
 /** The module's bytes: one function type, one exported memory, one exported function. */
 export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const name = (s: string) => [...uleb(s.length), ...new TextEncoder().encode(s)];
   const body = gemmBody();
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...HEADER,
     ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0]])),
     ...section(3, vec([[0]])),
     ...section(5, vec([[0x00, ...uleb(1)]])),

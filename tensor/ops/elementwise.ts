@@ -255,7 +255,13 @@ function operand(t: Tensor): Expr | null {
  * The op as a pending fused tensor (see lazy.ts), or null when it does not fuse: an int32
  * dtype, a broadcast or strided operand, or an expression grown past its limits.
  */
-function fused(code: string, a: Tensor, b: TensorLike | null, params: number[]): Tensor | null {
+function fused(
+  name: string,
+  code: string,
+  a: Tensor,
+  b: TensorLike | null,
+  params: number[],
+): Tensor | null {
   if (!fusible(a.dtype) || a.device !== "cpu") return null;
   const args: Expr[] = [];
   const ea = operand(a);
@@ -271,7 +277,7 @@ function fused(code: string, a: Tensor, b: TensorLike | null, params: number[]):
     if (eb === null) return null;
     args.push(eb);
   }
-  const expr: Expr = { kind: "op", code, args, params };
+  const expr: Expr = { kind: "op", name, code, args, params };
   if (nodeCount(expr) > MAX_NODES || leavesOf(expr).size > MAX_LEAVES) return null;
   return new Tensor(new Pending(expr, a.dtype), a.shape);
 }
@@ -289,7 +295,7 @@ function binaryForward(
     const shape = typeof b === "number" ? a.shape : broadcastShapes(op, a.shape, b.shape);
     return gpuMap(op, wgsl, shape, a.dtype, a.dtype, [a, b]);
   }
-  const lazy = fused(expr, a, b, []);
+  const lazy = fused(op, expr, a, b, []);
   if (lazy !== null) return lazy;
   if (typeof b === "number") {
     const out = Tensor.empty(a.shape, a.dtype);
@@ -470,7 +476,7 @@ export function unary(name: keyof typeof UNARY, x: Tensor, p0 = 0, p1 = 0): Tens
   if (op.floatOnly) checkFloat(name, x);
   let out = x.device === "gpu"
     ? gpuMap(name, op.wgsl, x.shape, x.dtype, x.dtype, [x], [p0, p1])
-    : fused(op.expr, x, null, [p0, p1]);
+    : fused(name, op.expr, x, null, [p0, p1]);
   if (out === null) {
     out = Tensor.empty(x.shape, x.dtype);
     unaryKernel(op.expr, x.shape, strided(x), strided(out), x.isContiguous, p0, p1);
@@ -499,7 +505,7 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
       [x],
       [lo, hi],
     )
-    : fused(code, x, null, [lo, hi]);
+    : fused("clamp", code, x, null, [lo, hi]);
   if (out === null) {
     out = Tensor.empty(x.shape, x.dtype);
     unaryKernel(code, x.shape, strided(x), strided(out), x.isContiguous, lo, hi);
