@@ -6,7 +6,8 @@
  * @module
  */
 
-import { ARRAY_TYPES, isFloat } from "../tensor/dtype.ts";
+import { isFloat } from "../tensor/dtype.ts";
+import { acquire } from "../tensor/pool.ts";
 import { keep } from "../tensor/scope.ts";
 import { fmt } from "../tensor/shape.ts";
 import { Tensor } from "../tensor/tensor.ts";
@@ -518,7 +519,7 @@ export abstract class Optimizer<
                 `parameter ${param.size}`,
             );
           }
-          values[k] = ARRAY_TYPES[param.dtype as "float32" | "float64"].from(value);
+          values[k] = stateArray(param.dtype as "float32" | "float64", param.size, value);
         } else values[k] = value;
       }
       state.set(param, values as S);
@@ -545,7 +546,7 @@ export abstract class Optimizer<
   protected zerosFor(param: Tensor): FloatArray {
     // a GPU parameter keeps its state on the GPU (see updateOnDevice)
     const size = param.device === "cpu" ? param.size : 0;
-    return new ARRAY_TYPES[param.dtype as "float32" | "float64"](size);
+    return stateArray(param.dtype as "float32" | "float64", size);
   }
 
   /**
@@ -629,7 +630,23 @@ export function withDefaults<O extends object>(name: string, defaults: O, option
 
 /** Zeros of `array`'s type: a state buffer created after the parameter's first update. */
 export function zerosLikeArray(array: FloatArray, size: number): FloatArray {
-  return array instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+  return stateArray(array instanceof Float64Array ? "float64" : "float32", size);
+}
+
+/**
+ * A state array of `size` elements, zeros or a copy of `values`. It comes from the buffer
+ * pool, so a large one lies in the WebAssembly heap where SIMD update loops reach it; the
+ * optimizer never releases it, and it goes back to the pool when the optimizer is collected.
+ */
+function stateArray(
+  dtype: "float32" | "float64",
+  size: number,
+  values?: ArrayLike<number>,
+): FloatArray {
+  const array = acquire(dtype, size) as FloatArray;
+  if (values === undefined) array.fill(0);
+  else array.set(values);
+  return array;
 }
 
 /** The elements of a contiguous tensor as a typed array starting at element 0. */

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { adamSimd } from "./adam_simd.ts";
+
 /** A floating typed array: what parameters, gradients and optimizer state are stored in. */
 export type FloatArray = Float32Array | Float64Array;
 
@@ -113,9 +115,11 @@ export function adamUpdate(
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
   const sign = hyper.maximize ? -1 : 1;
   const c1 = 1 - beta1, c2 = 1 - beta2;
+  // the SIMD loop takes what it can (operands in the heap) and leaves the rest
+  const rest = adamSimd(false, param, grad, state, hyper, from, to);
   if (hyper.amsgrad) {
     const vMax = needVMax("adamUpdate", state);
-    for (let i = from; i < to; i++) {
+    for (let i = rest; i < to; i++) {
       let g = sign * grad[i];
       if (weightDecay !== 0) g += weightDecay * param[i];
       const mi = beta1 * m[i] + c1 * g;
@@ -128,7 +132,7 @@ export function adamUpdate(
     }
     return;
   }
-  for (let i = from; i < to; i++) {
+  for (let i = rest; i < to; i++) {
     let g = sign * grad[i];
     if (weightDecay !== 0) g += weightDecay * param[i];
     const mi = beta1 * m[i] + c1 * g;
@@ -178,9 +182,11 @@ export function adamwUpdate(
   const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
   const sign = hyper.maximize ? -1 : 1;
   const c1 = 1 - beta1, c2 = 1 - beta2;
+  // the SIMD loop takes what it can (operands in the heap) and leaves the rest
+  const rest = adamSimd(true, param, grad, state, hyper, from, to);
   if (hyper.amsgrad) {
     const vMax = needVMax("adamwUpdate", state);
-    for (let i = from; i < to; i++) {
+    for (let i = rest; i < to; i++) {
       const g = sign * grad[i];
       const mi = beta1 * m[i] + c1 * g;
       const vi = beta2 * v[i] + c2 * g * g;
@@ -192,7 +198,7 @@ export function adamwUpdate(
     }
     return;
   }
-  for (let i = from; i < to; i++) {
+  for (let i = rest; i < to; i++) {
     const g = sign * grad[i];
     const mi = beta1 * m[i] + c1 * g;
     const vi = beta2 * v[i] + c2 * g * g;

@@ -13,18 +13,36 @@
 
 import { heapMemory } from "../heap.ts";
 import {
+  ABS,
   ADD,
+  AND,
+  BITSELECT,
+  DEMOTE,
   emitter,
-  F64,
+  EQ,
+  F64X2_SPLAT,
+  FADD,
+  FDIV,
+  FMUL,
+  FSUB,
+  GE,
   GE_U,
   get,
-  HEADER,
+  GT,
+  heapModule,
+  HIGH_HALF,
   I32,
   i32,
-  name,
-  section,
+  JOIN,
+  LE,
+  LT,
+  NE,
+  NEG,
+  OR,
+  PROMOTE,
   set,
-  simd,
+  splat,
+  SQRT,
   tee,
   uleb,
   V128,
@@ -45,25 +63,9 @@ export type SimdNode =
 /** A compiled loop: `out` and the operands are byte addresses, `n` a multiple of 4. */
 export type SimdLoop = (out: number, n: number, ...rest: number[]) => void;
 
-const F64X2_SPLAT = simd(0x14);
-const [EQ, NE, LT, GT, LE, GE] = [0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c].map(simd);
-const AND = simd(0x4e), OR = simd(0x50), BITSELECT = simd(0x52);
-const DEMOTE = simd(0x5e), PROMOTE = simd(0x5f);
-const ABS = simd(0xec), NEG = simd(0xed), SQRT = simd(0xef);
-const [FADD, FSUB, FMUL, FDIV] = [0xf0, 0xf1, 0xf2, 0xf3].map(simd);
-const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
-/** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3. */
-const HIGH_HALF = shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]);
-/** Joins the low 8 bytes of two vectors: two demoted pairs into one `f32x4`. */
-const JOIN = shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
-
-function splat(value: number): number[] {
-  const bytes = new Uint8Array(new Float64Array([value, value]).buffer);
-  return [...simd(0x0c), ...bytes];
-}
 const ZERO = splat(0), ONE = splat(1), MINUS_ONE = splat(-1);
 
-type OpCode = (x: number[], y: number[], p0: number[], p1: number[]) => number[][];
+type OpCode = (x: number[], y: number[], p0: number[], p1: number[]) => (readonly number[])[];
 
 /**
  * Each op's SIMD form, matching the JavaScript expression of the op table bit for bit
@@ -176,27 +178,14 @@ function loopBody(node: SimdNode, leaves: number, scalars: number, f64: boolean)
   return [...vec(locals), ...code];
 }
 
-/** The module: imports the heap as `env.mem`, exports the loop as `f`. */
+/** The module of the loop for `node`. */
 export function simdModuleBytes(
   node: SimdNode,
   leaves: number,
   scalars: number,
   f64: boolean,
 ): Uint8Array<ArrayBuffer> {
-  const body = loopBody(node, leaves, scalars, f64);
-  const params = [
-    ...Array.from({ length: 2 + leaves }, () => [I32]),
-    ...Array.from({ length: scalars }, () => [F64]),
-  ];
-  const sharedMemory = [0x02, 0x03, 0, ...uleb(65536)]; // shared, min 0, max 4 GiB
-  return new Uint8Array([
-    ...HEADER,
-    ...section(1, vec([[0x60, ...vec(params), 0]])),
-    ...section(2, vec([[...name("env"), ...name("mem"), ...sharedMemory]])),
-    ...section(3, vec([[0]])),
-    ...section(7, vec([[...name("f"), 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
-  ]);
+  return heapModule(2 + leaves, scalars, loopBody(node, leaves, scalars, f64));
 }
 
 const loops = new Map<string, SimdLoop | null>();

@@ -71,6 +71,98 @@ export const v128Store = (offset: number): number[] => [...simd(11), 4, ...uleb(
 /** `f32.load` at a constant byte offset. */
 export const f32Load = (offset: number): number[] => [0x2a, 2, ...uleb(offset)];
 
+/** `f64x2.splat`. */
+export const F64X2_SPLAT: readonly number[] = simd(0x14);
+/** `f64x2` comparisons, giving all-ones lanes where they hold. */
+export const [EQ, NE, LT, GT, LE, GE]: readonly number[][] = [0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c]
+  .map(simd);
+/** Bitwise `v128` ops; `BITSELECT` takes `a`, `b`, `mask` and gives `a` where the mask is set. */
+export const AND: readonly number[] = simd(0x4e), OR: readonly number[] = simd(0x50);
+export const BITSELECT: readonly number[] = simd(0x52);
+/** `f32x4.demote_f64x2_zero` and `f64x2.promote_low_f32x4`. */
+export const DEMOTE: readonly number[] = simd(0x5e), PROMOTE: readonly number[] = simd(0x5f);
+/** `f64x2` unary arithmetic. */
+export const ABS: readonly number[] = simd(0xec), NEG: readonly number[] = simd(0xed);
+export const SQRT: readonly number[] = simd(0xef);
+/** `f64x2` binary arithmetic. */
+export const [FADD, FSUB, FMUL, FDIV, FMIN, FMAX]: readonly number[][] = [
+  0xf0,
+  0xf1,
+  0xf2,
+  0xf3,
+  0xf4,
+  0xf5,
+].map(simd);
+const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+/** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3 of an `f32x4`. */
+export const HIGH_HALF: readonly number[] = shuffle([
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+  14,
+  15,
+  8,
+  9,
+  10,
+  11,
+  12,
+  13,
+  14,
+  15,
+]);
+/** Joins the low 8 bytes of two vectors: two demoted pairs into one `f32x4`. */
+export const JOIN: readonly number[] = shuffle([
+  0,
+  1,
+  2,
+  3,
+  4,
+  5,
+  6,
+  7,
+  16,
+  17,
+  18,
+  19,
+  20,
+  21,
+  22,
+  23,
+]);
+
+/** `v128.const` with `value` in both `f64x2` lanes. */
+export function splat(value: number): number[] {
+  const bytes = new Uint8Array(new Float64Array([value, value]).buffer);
+  return [...simd(0x0c), ...bytes];
+}
+
+/**
+ * A module that imports the heap as `env.mem` (shared, so its views survive growth) and
+ * exports one function `f` with i32 then f64 parameters and the given body.
+ */
+export function heapModule(
+  i32Params: number,
+  f64Params: number,
+  body: number[],
+): Uint8Array<ArrayBuffer> {
+  const params = [
+    ...Array.from({ length: i32Params }, () => [I32]),
+    ...Array.from({ length: f64Params }, () => [F64]),
+  ];
+  const sharedMemory = [0x02, 0x03, 0, ...uleb(65536)]; // shared, min 0, max 4 GiB
+  return new Uint8Array([
+    ...HEADER,
+    ...section(1, vec([[0x60, ...vec(params), 0]])),
+    ...section(2, vec([[...name("env"), ...name("mem"), ...sharedMemory]])),
+    ...section(3, vec([[0]])),
+    ...section(7, vec([[...name("f"), 0x00, 0]])),
+    ...section(10, vec([[...uleb(body.length), ...body]])),
+  ]);
+}
+
 /** Appends instructions (single opcodes or byte runs) to `code`. */
 export function emitter(code: number[]): (...parts: (number | readonly number[])[]) => void {
   return (...parts) => {

@@ -1,0 +1,206 @@
+/**
+ * Adam's and AdamW's element loop as WebAssembly SIMD, for parameters, gradients and state
+ * that live in the heap (`tensor/heap.ts`); `update.ts` runs it over the whole multiples
+ * of 4 and its own loop over the rest. The lanes are `f64x2`, and the operations are the
+ * JavaScript loop's in the same order, so both give the same bits: a step never depends on
+ * where its buffers happen to lie.
+ * @module
+ */
+
+import { heapAddress, heapMemory } from "../tensor/heap.ts";
+import {
+  ADD,
+  DEMOTE,
+  emitter,
+  F64X2_SPLAT,
+  FADD,
+  FDIV,
+  FMAX,
+  FMUL,
+  FSUB,
+  GE_U,
+  get,
+  heapModule,
+  HIGH_HALF,
+  I32,
+  i32,
+  JOIN,
+  PROMOTE,
+  set,
+  SQRT,
+  tee,
+  uleb,
+  V128,
+  v128Load,
+  v128Store,
+  vec,
+} from "../tensor/cpu/wasm_asm.ts";
+import type { AdamHyper, AdamState, FloatArray } from "./update.ts";
+
+/** Which loop: the dtype, and the options that change its code. */
+export interface AdamVariant {
+  f64: boolean;
+  /** AdamW's decoupled decay instead of Adam's L2 term. */
+  decoupled: boolean;
+  /** Adam's L2 term is on (weight decay not 0). */
+  l2: boolean;
+  amsgrad: boolean;
+}
+
+// scalar arguments, in order
+const SCALARS = [
+  "sign",
+  "weightDecay",
+  "beta1",
+  "c1",
+  "beta2",
+  "c2",
+  "bc2Sqrt",
+  "eps",
+  "stepSize",
+  "decay",
+];
+const S = Object.fromEntries(SCALARS.map((k, i) => [k, i])) as Record<string, number>;
+
+/** The loop's body: params `p, g, m, v, vMax, n` (byte addresses; n a multiple of 4), then the scalars. */
+function adamBody(o: AdamVariant): number[] {
+  const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
+  const pointers = o.amsgrad ? [P, G, M, V, X] : [P, G, M, V];
+  const first = 6 + SCALARS.length;
+  const end = first;
+  const splat = (k: string) => first + 1 + S[k];
+  const base = first + 1 + SCALARS.length;
+  // per input array and half: the loaded pair; per output and half: the result
+  const input = (a: number, h: number) => base + 2 * a + h;
+  const result = (a: number, h: number) => base + 10 + 2 * a + h;
+  const tmp = base + 20;
+  const code: number[] = [];
+  const emit = emitter(code);
+  const step = o.f64 ? 32 : 16;
+
+  SCALARS.forEach((k) => emit(get(6 + S[k]), F64X2_SPLAT, set(splat(k))));
+  emit(get(P), get(N), i32(o.f64 ? 3 : 2), 0x74, ADD, set(end));
+  emit(0x02, 0x40, 0x03, 0x40, get(P), get(end), GE_U, 0x0d, 1);
+  for (const a of pointers) {
+    if (o.f64) emit(get(a), v128Load(0), set(input(a, 0)), get(a), v128Load(16), set(input(a, 1)));
+    else {
+      emit(get(a), v128Load(0), tee(tmp), PROMOTE, set(input(a, 0)));
+      emit(get(tmp), get(tmp), HIGH_HALF, PROMOTE, set(input(a, 1)));
+    }
+  }
+  for (const h of [0, 1]) {
+    const g = result(G, h); // the gradient after sign and L2, kept in the unused G slot
+    emit(get(splat("sign")), get(input(G, h)), FMUL, set(g));
+    if (o.l2) emit(get(g), get(splat("weightDecay")), get(input(P, h)), FMUL, FADD, set(g));
+    // mi = beta1 * m + c1 * g; vi = beta2 * v + c2 * g * g
+    emit(get(splat("beta1")), get(input(M, h)), FMUL, get(splat("c1")), get(g), FMUL, FADD);
+    emit(set(result(M, h)));
+    emit(get(splat("beta2")), get(input(V, h)), FMUL, get(splat("c2")), get(g), FMUL, get(g), FMUL);
+    emit(FADD, set(result(V, h)));
+    let second = result(V, h);
+    if (o.amsgrad) {
+      emit(get(input(X, h)), get(result(V, h)), FMAX, set(result(X, h)));
+      second = result(X, h);
+    }
+    // p - stepSize * (mi / (sqrt(second) / bc2Sqrt + eps)), or p * decay - … for AdamW
+    emit(get(input(P, h)));
+    if (o.decoupled) emit(get(splat("decay")), FMUL);
+    emit(get(splat("stepSize")), get(result(M, h)), get(second), SQRT, get(splat("bc2Sqrt")), FDIV);
+    emit(get(splat("eps")), FADD, FDIV, FMUL, FSUB, set(result(P, h)));
+  }
+  for (const a of pointers.filter((a) => a !== G)) {
+    if (o.f64) {
+      emit(get(a), get(result(a, 0)), v128Store(0), get(a), get(result(a, 1)), v128Store(16));
+    } else emit(get(a), get(result(a, 0)), DEMOTE, get(result(a, 1)), DEMOTE, JOIN, v128Store(0));
+  }
+  for (const a of pointers) emit(get(a), i32(step), ADD, set(a));
+  emit(0x0c, 0, 0x0b, 0x0b, 0x0b);
+  const locals = [[1, I32], [...uleb(SCALARS.length + 20 + 1), V128]];
+  return [...vec(locals), ...code];
+}
+
+/** The module of one variant's loop. */
+export function adamModuleBytes(o: AdamVariant): Uint8Array<ArrayBuffer> {
+  return heapModule(6, SCALARS.length, adamBody(o));
+}
+
+type AdamLoop = (
+  p: number,
+  g: number,
+  m: number,
+  v: number,
+  x: number,
+  n: number,
+  ...scalars: number[]
+) => void;
+
+const loops = new Map<string, AdamLoop | null>();
+
+function loopFor(f64: boolean, decoupled: boolean, l2: boolean, amsgrad: boolean): AdamLoop | null {
+  const key = `${f64}${decoupled}${l2}${amsgrad}`;
+  let loop = loops.get(key);
+  if (loop === undefined) {
+    const mem = heapMemory();
+    const bytes = adamModuleBytes({ f64, decoupled, l2, amsgrad });
+    loop = mem !== null && WebAssembly.validate(bytes)
+      ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports
+        .f as AdamLoop
+      : null;
+    loops.set(key, loop);
+  }
+  return loop;
+}
+
+/** Elements updated by the SIMD loop since the process started (tests read it). */
+export const adamSimdElements = { count: 0 };
+
+/**
+ * Runs Adam's (or, `decoupled`, AdamW's) update over the largest multiple of 4 elements
+ * from `from` when every array lies in the heap with the parameters' type; returns the
+ * first element it left for the JavaScript loop.
+ */
+export function adamSimd(
+  decoupled: boolean,
+  param: FloatArray,
+  grad: FloatArray,
+  state: AdamState,
+  hyper: AdamHyper,
+  from: number,
+  to: number,
+): number {
+  const n = to - from - (to - from) % 4;
+  if (n <= 0) return from;
+  const type = param.constructor, bytes = param.BYTES_PER_ELEMENT;
+  const at = (a: FloatArray | undefined) =>
+    a !== undefined && a.constructor === type && heapAddress(a) >= 0
+      ? heapAddress(a) + from * bytes
+      : -1;
+  const p = at(param), g = at(grad), m = at(state.m), v = at(state.v);
+  const x = hyper.amsgrad ? at(state.vMax) : 0;
+  if (p < 0 || g < 0 || m < 0 || v < 0 || x < 0) return from;
+  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+  const l2 = !decoupled && weightDecay !== 0;
+  const loop = loopFor(bytes === 8, decoupled, l2, hyper.amsgrad);
+  if (loop === null) return from;
+  // in the order of SCALARS
+  loop(
+    p,
+    g,
+    m,
+    v,
+    x,
+    n,
+    hyper.maximize ? -1 : 1,
+    weightDecay,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    Math.sqrt(1 - beta2 ** step),
+    eps,
+    lr / (1 - beta1 ** step),
+    1 - lr * weightDecay,
+  );
+  adamSimdElements.count += n;
+  return from + n;
+}
