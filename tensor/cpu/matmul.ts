@@ -138,8 +138,9 @@ export function matmulKernel(
   }
   if (executor !== null && executor(m, n, k, a, b, out, outOffset)) return;
   const simd = out instanceof Float32Array ? gemmModule() : null;
-  if (simd !== null) gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset);
-  else blockedKernel(m, n, k, a, b, out, outOffset);
+  if (simd === null || !gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset)) {
+    blockedKernel(m, n, k, a, b, out, outOffset);
+  }
 }
 
 /**

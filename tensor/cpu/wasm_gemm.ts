@@ -4,19 +4,26 @@
  * so a TypeScript kernel tops out near 5 GFLOP/s on one core; `f32x4` lanes do four
  * multiply-adds per instruction.
  *
- * The module exports its memory and one function, `gemm(a, b, c, tiles, kc, ldc)`: for
- * each of `tiles` column panels it multiplies a packed MR x kc strip of A (at byte `a`,
- * column-major within the strip) by a packed kc x NR panel of B (at byte
- * `b + tile * kc * NR * 4`, row-major within the panel) and adds the MR x NR result into
- * C at byte `c + tile * NR * 4`, rows `ldc` bytes apart.
+ * The module works in the WebAssembly heap (`../heap.ts`) where it can, so operands that
+ * lie there are packed by SIMD copies and the result is written in place; elsewhere (no
+ * shared memory) it owns a private memory and everything goes through copies. Its
+ * functions, on byte addresses:
+ * - `gemm(a, b, c, tiles, kc, ldc, acc)`: for each of `tiles` column panels, multiplies a
+ *   packed MR x kc strip of A (at `a`, column-major within the strip) by a packed kc x NR
+ *   panel of B (at `b + tile * kc * NR * 4`, row-major within the panel) and adds (`acc`
+ *   1) or stores (0) the MR x NR result at `c + tile * NR * 4`, rows `ldc` bytes apart;
+ * - `packRows(src, dst, kc, panels, rs)`: packs full panels of a row-major B;
+ * - `packCols(src, dst, kc4, panels, cs, kc)`: the same for a column-major B, four rows
+ *   at a time through 4 x 4 transposes.
  * @module
  */
 
 import type { MatrixView } from "./matmul.ts";
+import { heapAddress, heapMemory } from "../heap.ts";
+import { acquire, release } from "../pool.ts";
 import {
   ADD,
   emitter,
-  f32Load,
   GE_U,
   get,
   HEADER,
@@ -35,73 +42,174 @@ import {
   vec,
 } from "./wasm_asm.ts";
 
-/** Rows of the register tile. */
-export const MR = 4;
+/**
+ * Rows of the register tile: 6 x 2 accumulators, 2 B vectors and the A splat fill 15 of
+ * the 16 SIMD registers of x86-64.
+ */
+export const MR = 6;
 /** Columns of the register tile (two `f32x4` vectors). */
 export const NR = 8;
 
 const NV = NR / 4;
+const KC = 256;
+const NC = 1024;
 
 const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
+/** `v128.load32_splat`: an element of A straight into all four lanes. */
+const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
+/** Relaxed SIMD's `f32x4.relaxed_madd` (`a * b + c`, fused where the CPU has FMA). */
+const F32X4_MADD = simd(0x105);
+/** `i8x16.shuffle` picking 32-bit lanes: 0-3 from the first vector, 4-7 from the second. */
+const lanes = (
+  l: number[],
+) => [...simd(0x0d), ...l.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b))];
+const LO_PAIRS = lanes([0, 4, 1, 5]), HI_PAIRS = lanes([2, 6, 3, 7]);
+const LO_HALVES = lanes([0, 1, 4, 5]), HI_HALVES = lanes([2, 3, 6, 7]);
+const IF = [0x04, 0x40], ELSE = 0x05, END = 0x0b, BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40];
+const BR_IF = (depth: number) => [0x0d, depth], BR = (depth: number) => [0x0c, depth];
+const EQZ = 0x45;
 
-/** The body of `gemm`, for the MR x NR register tile. */
-function gemmBody(): number[] {
-  // params: 0 a, 1 b, 2 c, 3 tiles, 4 kc, 5 ldc; i32 locals: 6 t, 7 p, 8 pa, 9 pb, 10 row,
-  // 11 panel bytes; v128 locals: accumulators, then B vectors, then the A splat
-  const [t, p, pa, pb, row, panel] = [6, 7, 8, 9, 10, 11];
-  const acc = (r: number, v: number) => 12 + r * NV + v;
-  const bv = (v: number) => 12 + MR * NV + v;
-  const av = 12 + MR * NV + NV;
+/**
+ * The body of `gemm`, for the MR x NR register tile; `fused` multiply-adds with relaxed
+ * SIMD's `relaxed_madd` (one rounding per step where the CPU fuses, else two).
+ */
+function gemmBody(fused: boolean): number[] {
+  // params: 0 a, 1 b, 2 c, 3 tiles, 4 kc, 5 ldc, 6 acc; i32 locals: 7 t, 8 p, 9 pa, 10 pb,
+  // 11 row, 12 panel bytes; v128 locals: accumulators, then B vectors, then the A splat
+  const [t, p, pa, pb, row, panel] = [7, 8, 9, 10, 11, 12];
+  const acc = (r: number, v: number) => 13 + r * NV + v;
+  const bv = (v: number) => 13 + MR * NV + v;
+  const av = 13 + MR * NV + NV;
   const code: number[] = [];
   const emit = emitter(code);
   emit(get(4), i32(NR * 4), MUL, set(panel), i32(0), set(t));
-  emit(0x02, 0x40, 0x03, 0x40); // block $done, loop $tiles
-  emit(get(t), get(3), GE_U, 0x0d, 1); // br_if $done
+  emit(BLOCK, LOOP, get(t), get(3), GE_U, BR_IF(1)); // tiles
   for (let r = 0; r < MR; r++) {
     for (let v = 0; v < NV; v++) emit(0x43, 0, 0, 0, 0, F32X4_SPLAT, set(acc(r, v)));
   }
   emit(get(0), set(pa), get(1), get(t), get(panel), MUL, ADD, set(pb), get(4), set(p));
-  emit(0x02, 0x40, get(p), 0x45, 0x0d, 0); // block $k_done; br_if p == 0
-  emit(0x03, 0x40); // loop $k
+  emit(BLOCK, get(p), EQZ, BR_IF(0), LOOP); // k
   for (let v = 0; v < NV; v++) emit(get(pb), v128Load(16 * v), set(bv(v)));
   for (let r = 0; r < MR; r++) {
-    emit(get(pa), f32Load(4 * r), F32X4_SPLAT, set(av));
+    emit(get(pa), load32Splat(4 * r), set(av));
     for (let v = 0; v < NV; v++) {
-      emit(get(acc(r, v)), get(av), get(bv(v)), F32X4_MUL, F32X4_ADD, set(acc(r, v)));
+      if (fused) emit(get(av), get(bv(v)), get(acc(r, v)), F32X4_MADD, set(acc(r, v)));
+      else emit(get(acc(r, v)), get(av), get(bv(v)), F32X4_MUL, F32X4_ADD, set(acc(r, v)));
     }
   }
   emit(get(pa), i32(MR * 4), ADD, set(pa), get(pb), i32(NR * 4), ADD, set(pb));
-  emit(get(p), i32(1), SUB, 0x22, ...uleb(p), 0x0d, 0); // p -= 1; br_if $k
-  emit(0x0b, 0x0b); // end loop $k, end block $k_done
+  emit(get(p), i32(1), SUB, 0x22, ...uleb(p), BR_IF(0), END, END); // p -= 1; loop while p
   emit(get(2), get(t), i32(NR * 4), MUL, ADD, set(row));
   for (let r = 0; r < MR; r++) {
+    emit(get(6), IF);
     for (let v = 0; v < NV; v++) {
       emit(get(row), get(row), v128Load(16 * v), get(acc(r, v)), F32X4_ADD, v128Store(16 * v));
     }
-    emit(get(row), get(5), ADD, set(row));
+    emit(ELSE);
+    for (let v = 0; v < NV; v++) emit(get(row), get(acc(r, v)), v128Store(16 * v));
+    emit(END, get(row), get(5), ADD, set(row));
   }
-  emit(get(t), i32(1), ADD, set(t), 0x0c, 0); // t += 1; br $tiles
-  emit(0x0b, 0x0b, 0x0b); // end loop, end block, end function
+  emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
   const locals = [[...uleb(6), I32], [...uleb(MR * NV + NV + 1), V128]];
   return [...vec(locals), ...code];
 }
 
-/** The module's bytes: one function type, one exported memory, one exported function. */
-export function gemmModuleBytes(): Uint8Array<ArrayBuffer> {
-  const body = gemmBody();
+/** `packRows(src, dst, kc, panels, rs)`: panel t's row p is the 8 floats at `src + p*rs + t*32`. */
+function packRowsBody(): number[] {
+  const [src, dst, kc, panels, rs, t, p, s, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const code: number[] = [];
+  const emit = emitter(code);
+  emit(i32(0), set(t), BLOCK, LOOP, get(t), get(panels), GE_U, BR_IF(1));
+  emit(get(src), get(t), i32(NR * 4), MUL, ADD, set(s));
+  emit(get(dst), get(t), get(kc), MUL, i32(NR * 4), MUL, ADD, set(d), get(kc), set(p));
+  emit(BLOCK, get(p), EQZ, BR_IF(0), LOOP);
+  emit(get(d), get(s), v128Load(0), v128Store(0), get(d), get(s), v128Load(16), v128Store(16));
+  emit(get(s), get(rs), ADD, set(s), get(d), i32(NR * 4), ADD, set(d));
+  emit(get(p), i32(1), SUB, 0x22, ...uleb(p), BR_IF(0), END, END);
+  emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
+  return [...vec([[...uleb(4), I32]]), ...code];
+}
+
+/**
+ * `packCols(src, dst, kc4, panels, cs, kc)`: element (p, j) of the column-major B is at
+ * `src + p*4 + j*cs`; four rows of a panel come from eight 4-float column loads and two
+ * 4 x 4 transposes.
+ */
+function packColsBody(): number[] {
+  const [src, dst, kc4, panels, cs, kc, t, q, s, d, col] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const v = (j: number) => 11 + j; // the eight column vectors
+  const x = (i: number) => 19 + i; // transposition temps
+  const code: number[] = [];
+  const emit = emitter(code);
+  emit(i32(0), set(t), BLOCK, LOOP, get(t), get(panels), GE_U, BR_IF(1));
+  emit(get(src), get(t), get(cs), MUL, i32(NR), MUL, ADD, set(s)); // column t*NR, row 0
+  emit(get(dst), get(t), get(kc), MUL, i32(NR * 4), MUL, ADD, set(d), i32(0), set(q));
+  emit(BLOCK, LOOP, get(q), get(kc4), GE_U, BR_IF(1));
+  emit(get(s), set(col));
+  for (let j = 0; j < 8; j++) {
+    emit(get(col), v128Load(0), set(v(j)));
+    if (j < 7) emit(get(col), get(cs), ADD, set(col));
+  }
+  for (const half of [0, 1]) {
+    const [a, b, c, e] = [v(4 * half), v(4 * half + 1), v(4 * half + 2), v(4 * half + 3)];
+    emit(get(a), get(b), LO_PAIRS, set(x(0)), get(a), get(b), HI_PAIRS, set(x(1)));
+    emit(get(c), get(e), LO_PAIRS, set(x(2)), get(c), get(e), HI_PAIRS, set(x(3)));
+    // row i of this half's four columns, stored at row i of the panel
+    const rows = [
+      [x(0), x(2), LO_HALVES],
+      [x(0), x(2), HI_HALVES],
+      [x(1), x(3), LO_HALVES],
+      [x(1), x(3), HI_HALVES],
+    ] as const;
+    rows.forEach(([l, r, pick], i) => {
+      emit(get(d), get(l), get(r), pick, v128Store(i * NR * 4 + 16 * half));
+    });
+  }
+  emit(get(s), i32(16), ADD, set(s), get(d), i32(4 * NR * 4), ADD, set(d));
+  emit(get(q), i32(1), ADD, set(q), BR(0), END, END);
+  emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
+  return [...vec([[...uleb(5), I32], [...uleb(12), V128]]), ...code];
+}
+
+/**
+ * The module's bytes: it imports its memory as `env.mem` (`shared` for the heap) and
+ * exports `gemm`, `packRows` and `packCols`; `fused` needs relaxed SIMD.
+ */
+export function gemmModuleBytes(fused: boolean, shared = false): Uint8Array<ArrayBuffer> {
+  const i32s = (n: number) => Array.from({ length: n }, () => [I32]);
+  const bodies = [gemmBody(fused), packRowsBody(), packColsBody()];
+  const memory = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   return new Uint8Array([
     ...HEADER,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), 0]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(1)]])),
-    ...section(7, vec([[...name("mem"), 0x02, 0], [...name("gemm"), 0x00, 0]])),
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(1, vec([7, 5, 6].map((n) => [0x60, ...vec(i32s(n)), 0]))),
+    ...section(2, vec([[...name("env"), ...name("mem"), 0x02, ...memory]])),
+    ...section(3, vec([[0], [1], [2]])),
+    ...section(
+      7,
+      vec(["gemm", "packRows", "packCols"].map((f, i) => [...name(f), 0x00, i])),
+    ),
+    ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
 
-interface GemmModule {
+/** The instantiated kernel and where it works. */
+export interface GemmModule {
   memory: WebAssembly.Memory;
-  gemm: (a: number, b: number, c: number, tiles: number, kc: number, ldc: number) => void;
+  /** Whether `memory` is the heap, where operands may lie. */
+  heap: boolean;
+  /** Whether the kernel uses relaxed SIMD's multiply-add. */
+  fused: boolean;
+  gemm: (
+    a: number,
+    b: number,
+    c: number,
+    tiles: number,
+    kc: number,
+    ldc: number,
+    acc: number,
+  ) => void;
+  packRows: (src: number, dst: number, kc: number, panels: number, rs: number) => void;
+  packCols: (src: number, dst: number, kc4: number, panels: number, cs: number, kc: number) => void;
 }
 
 let instance: GemmModule | null | undefined;
@@ -109,34 +217,53 @@ let instance: GemmModule | null | undefined;
 /** The compiled module, or null where WebAssembly SIMD is unavailable. */
 export function gemmModule(): GemmModule | null {
   if (instance === undefined) {
-    try {
-      const mod = new WebAssembly.Module(gemmModuleBytes());
-      const exports = new WebAssembly.Instance(mod).exports as unknown as {
-        mem: WebAssembly.Memory;
-        gemm: GemmModule["gemm"];
-      };
-      instance = { memory: exports.mem, gemm: exports.gemm };
-    } catch {
-      instance = null;
-    }
+    const heap = heapMemory();
+    const shared = heap !== null;
+    const fused = WebAssembly.validate(gemmModuleBytes(true, shared));
+    const bytes = gemmModuleBytes(fused, shared);
+    if (WebAssembly.validate(bytes)) {
+      const memory = heap ?? new WebAssembly.Memory({ initial: 0 });
+      const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
+        env: { mem: memory },
+      })
+        .exports as unknown as Pick<GemmModule, "gemm" | "packRows" | "packCols">;
+      instance = { memory, heap: shared, fused, ...exports };
+    } else instance = null;
   }
   return instance;
 }
 
-const KC = 256;
-const NC = 1024;
+/** Scratch bytes in the module's memory: a pooled heap buffer, or the private memory. */
+let scratch: Float32Array | null = null;
 
-/** Float32 view of the module's memory with at least `bytes`, growing it when needed. */
-function memoryOf(g: GemmModule, bytes: number): Float32Array {
-  const have = g.memory.buffer.byteLength;
-  if (have < bytes) g.memory.grow(Math.ceil((bytes - have) / 65536));
-  return new Float32Array(g.memory.buffer);
+/** The byte address of `bytes` of scratch, or -1 when the heap cannot give them. */
+function scratchAt(g: GemmModule, bytes: number): number {
+  if (!g.heap) {
+    const have = g.memory.buffer.byteLength;
+    if (have < bytes) g.memory.grow(Math.ceil((bytes - have) / 65536));
+    return 0;
+  }
+  if (scratch === null || scratch.byteLength < bytes) {
+    if (scratch !== null) release(scratch);
+    scratch = acquire("float32", Math.ceil(bytes / 4)) as Float32Array;
+  }
+  return heapAddress(scratch);
+}
+
+/** Byte address and extent of a view's elements in the heap, or null. */
+function span(v: MatrixView, rows: number, cols: number): [number, number] | null {
+  const at = heapAddress(v.data);
+  if (at < 0 || !(v.data instanceof Float32Array)) return null;
+  const last = v.offset + (rows - 1) * v.rowStride + (cols - 1) * v.colStride;
+  return [at + 4 * v.offset, at + 4 * (last + 1)];
 }
 
 /**
- * `out = A @ B` in float32 through the SIMD kernel: B is packed a KC x NC slab at a time
- * into NR-wide panels, A an MR-row strip at a time, and C accumulates in the module's
- * memory, padded to whole tiles, before it is copied out.
+ * `out = A @ B` in float32 through the SIMD kernel. B is packed a KC x NC slab at a time
+ * into NR-wide panels, A an MR-row strip at a time. C is `out` itself when it lies in the
+ * heap clear of A and B, else a scratch copy; whole tiles are written in place, ragged
+ * edge tiles through a small scratch tile. Returns false, having done nothing, where the
+ * heap cannot give the scratch it needs (the caller then uses the TypeScript kernel).
  */
 export function gemmF32(
   g: GemmModule,
@@ -147,26 +274,63 @@ export function gemmF32(
   b: MatrixView,
   out: Float32Array,
   outOffset: number,
-): void {
-  const mp = Math.ceil(m / MR) * MR, np = Math.ceil(n / NR) * NR;
-  const aBase = 0, bBase = MR * KC * 4, cBase = bBase + KC * NC * 4;
-  const f = memoryOf(g, cBase + mp * np * 4);
-  const c0 = cBase / 4;
-  f.fill(0, c0, c0 + mp * np);
+): boolean {
+  const aBase = 0, bBase = MR * KC * 4, edgeBase = bBase + KC * NC * 4;
+  const edgeLd = Math.ceil(NC / NR) * NR;
+  const cBytes = m * n * 4;
+  const outAt = g.heap ? heapAddress(out) : -1;
+  const bSpan = g.heap ? span(b, k, n) : null;
+  const aSpan = g.heap ? span(a, m, k) : null;
+  const cStart = outAt + 4 * outOffset;
+  const clear = (s: [number, number] | null) =>
+    s === null || s[1] <= cStart || s[0] >= cStart + cBytes;
+  const inPlace = outAt >= 0 && clear(aSpan) && clear(bSpan);
+  const base = scratchAt(g, edgeBase + MR * edgeLd * 4 + (inPlace ? 0 : cBytes));
+  if (base < 0) return false;
+  const c = inPlace ? cStart : base + edgeBase + MR * edgeLd * 4;
+  const f = new Float32Array(g.memory.buffer);
+  const sA = (base + aBase) / 4, sB = base + bBase, edge = base + edgeBase;
   for (let jc = 0; jc < n; jc += NC) {
-    const nc = Math.min(NC, n - jc);
+    const nc = Math.min(NC, n - jc), full = Math.floor(nc / NR), cols = nc - full * NR;
     for (let pc = 0; pc < k; pc += KC) {
-      const kc = Math.min(KC, k - pc);
-      packB(f, bBase / 4, b, pc, jc, kc, nc);
+      const kc = Math.min(KC, k - pc), acc = pc === 0 ? 0 : 1;
+      packB(g, f, sB, b, bSpan, pc, jc, kc, nc);
       for (let i = 0; i < m; i += MR) {
-        packA(f, aBase / 4, a, i, Math.min(MR, m - i), pc, kc);
-        g.gemm(aBase, bBase, cBase + (i * np + jc) * 4, Math.ceil(nc / NR), kc, np * 4);
+        const rows = Math.min(MR, m - i);
+        packA(f, sA, a, i, rows, pc, kc);
+        const cRow = c + 4 * (i * n + jc);
+        if (rows === MR) {
+          if (full > 0) g.gemm(base + aBase, sB, cRow, full, kc, n * 4, acc);
+          if (cols > 0) {
+            g.gemm(base + aBase, sB + full * kc * NR * 4, edge, 1, kc, NR * 4, 0);
+            merge(f, edge / 4, NR, cRow / 4 + full * NR, n, MR, cols, acc);
+          }
+        } else {
+          g.gemm(base + aBase, sB, edge, full + (cols > 0 ? 1 : 0), kc, edgeLd * 4, 0);
+          merge(f, edge / 4, edgeLd, cRow / 4, n, rows, nc, acc);
+        }
       }
     }
   }
-  for (let i = 0; i < m; i++) {
-    const src = c0 + i * np, dst = outOffset + i * n;
-    for (let j = 0; j < n; j++) out[dst + j] = f[src + j];
+  if (!inPlace) out.set(f.subarray(c / 4, c / 4 + m * n), outOffset);
+  return true;
+}
+
+/** Stores (`acc` 0) or adds a rows x cols block of scratch tile `src` into C at `dst`. */
+function merge(
+  f: Float32Array,
+  src: number,
+  srcLd: number,
+  dst: number,
+  dstLd: number,
+  rows: number,
+  cols: number,
+  acc: number,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const s = src + r * srcLd, d = dst + r * dstLd;
+    if (acc === 0) { for (let j = 0; j < cols; j++) f[d + j] = f[s + j]; }
+    else for (let j = 0; j < cols; j++) f[d + j] += f[s + j];
   }
 }
 
@@ -190,7 +354,37 @@ function packA(
   }
 }
 
+/**
+ * Packs the KC x NC slab of B at (p0, j0) into panels at byte `dst`: by SIMD copies when
+ * B lies in the heap with unit stride along its rows or its columns, by the TypeScript
+ * loop for everything else (and for ragged panels and leftover rows).
+ */
 function packB(
+  g: GemmModule,
+  f: Float32Array,
+  dst: number,
+  b: MatrixView,
+  bSpan: [number, number] | null,
+  p0: number,
+  j0: number,
+  kc: number,
+  nc: number,
+): void {
+  const panels = Math.ceil(nc / NR), full = Math.floor(nc / NR);
+  const at = bSpan === null ? -1 : bSpan[0] + 4 * (p0 * b.rowStride + j0 * b.colStride);
+  if (at >= 0 && b.colStride === 1 && full > 0) {
+    g.packRows(at, dst, kc, full, 4 * b.rowStride);
+    packBLoop(f, dst / 4, b, p0, j0, kc, nc, full, panels, 0, kc);
+  } else if (at >= 0 && b.rowStride === 1 && full > 0 && kc >= 4) {
+    const kc4 = Math.floor(kc / 4);
+    g.packCols(at, dst, kc4, full, 4 * b.colStride, kc);
+    packBLoop(f, dst / 4, b, p0, j0, kc, nc, 0, full, 4 * kc4, kc);
+    packBLoop(f, dst / 4, b, p0, j0, kc, nc, full, panels, 0, kc);
+  } else packBLoop(f, dst / 4, b, p0, j0, kc, nc, 0, panels, 0, kc);
+}
+
+/** Panels `t0` to `t1` (excluded), rows `q0` to `q1` of them, by the TypeScript loop. */
+function packBLoop(
   f: Float32Array,
   base: number,
   b: MatrixView,
@@ -198,13 +392,17 @@ function packB(
   j0: number,
   kc: number,
   nc: number,
+  t0: number,
+  t1: number,
+  q0: number,
+  q1: number,
 ): void {
   const d = b.data, rs = b.rowStride, cs = b.colStride;
-  for (let t = 0; t * NR < nc; t++) {
+  for (let t = t0; t < t1; t++) {
     const cols = Math.min(NR, nc - t * NR), panel = base + t * kc * NR;
     const s0 = b.offset + p0 * rs + (j0 + t * NR) * cs;
     // p outside, j inside: a row-major B is then read along its rows
-    for (let p = 0; p < kc; p++) {
+    for (let p = q0; p < q1; p++) {
       const s = s0 + p * rs, o = panel + p * NR;
       for (let j = 0; j < cols; j++) f[o + j] = d[s + j * cs];
       for (let j = cols; j < NR; j++) f[o + j] = 0;
