@@ -8,7 +8,10 @@
  * - a sharded Adam step on 10M parameters: one worker against two;
  * - matmul 1024 x 1024 x 1024: one thread against the main thread and one worker;
  * - an MLP training step (784-256-128-10, batch 256, Adam): the main thread alone
- *   against DataParallel on one and on two workers; samples/s is 256 / the time.
+ *   (gathering its batch as the trainer does) against DataParallel on one and on two
+ *   workers; samples/s is 256 / the time;
+ * - the control: the MLP's forward and backward on 128 samples, one worker against two
+ *   at once with no collective (1.00x: the machine gave each worker a free core).
  *
  * Workers read modules from disk:
  *
@@ -17,11 +20,20 @@
  * Without read permission (plain `deno task bench`) the entries are skipped. Pools close
  * themselves after 3 s without use, so the run ends when the benchmarks do.
  */
-import { Adam, crossEntropy, manualSeed, rand, randint, randn, tensor, tidy } from "../mod.ts";
+import {
+  Adam,
+  crossEntropy,
+  manualSeed,
+  rand,
+  randint,
+  randn,
+  TensorDataset,
+  tidy,
+} from "../mod.ts";
 import { DataParallel, ParallelMatmul, WorkerPool } from "../parallel/mod.ts";
 import { setMatmulExecutor } from "../tensor/cpu/matmul.ts";
 import { buildModel } from "../examples/lib/models.ts";
-import { ADAM, type BenchInit, REDUCE } from "./parallel_program.ts";
+import { ADAM, type BenchInit, COMPUTE, REDUCE } from "./parallel_program.ts";
 
 const allowed = Deno.permissions.querySync({ name: "read" }).state === "granted";
 const ignore = !allowed;
@@ -114,6 +126,7 @@ Deno.bench(
 const BATCH = 256, SAMPLES = 4096;
 const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
 const MODEL = new URL("../examples/lib/models.ts", import.meta.url).href;
+const dataset = new TensorDataset(x, y);
 let cursor = 0;
 function nextBatch(): Int32Array {
   const idx = new Int32Array(BATCH);
@@ -130,10 +143,11 @@ Deno.bench(
   () => {
     const idx = nextBatch();
     tidy(() => {
-      const t = tensor(Array.from(idx), { dtype: "int32" });
+      // the trainer's row copy: indexSelect takes several ms more for these 256 rows
+      const batch = dataset.getBatch(idx, 0, BATCH);
       const loss = crossEntropy(
-        model.forward(x.indexSelect(0, t).reshape([BATCH, 1, 28, 28])),
-        y.indexSelect(0, t),
+        model.forward(batch.x.reshape([BATCH, 1, 28, 28])),
+        batch.y,
       );
       optimizer.zeroGrad();
       loss.backward();
@@ -160,5 +174,16 @@ for (const workers of [1, 2]) {
     ignore,
   }, async () => {
     await (await dp()).step(nextBatch());
+  });
+}
+
+for (const workers of [1, 2]) {
+  Deno.bench({
+    name: `control: forward + backward of 128 samples, ${workers} worker(s) at once`,
+    group: "control",
+    baseline: workers === 1,
+    ignore,
+  }, async () => {
+    await (await pools[workers - 1]()).run(COMPUTE);
   });
 }

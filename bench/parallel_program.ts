@@ -1,12 +1,28 @@
 /**
- * The worker program behind bench/parallel_bench.ts: a reduce-scatter over two shared
- * buffers, a sharded Adam step over shared parameters, and an echo for message round trips.
+ * The worker program behind bench/parallel_bench.ts and bench/cores.ts: a reduce-scatter
+ * over two shared buffers, a sharded Adam step over shared parameters, the MLP's forward
+ * and backward on a batch of the worker's own, and an echo for message round trips.
  */
-import { adamUpdate } from "../mod.ts";
+import {
+  adamUpdate,
+  crossEntropy,
+  manualSeed,
+  type Module,
+  rand,
+  randint,
+  type Tensor,
+  tidy,
+} from "../mod.ts";
 import { reduceRange, shardRange } from "../parallel/collectives.ts";
 import type { WorkerContext, WorkerProgram } from "../parallel/mod.ts";
+import { buildModel } from "../examples/lib/models.ts";
 
 export const REDUCE = 1, ADAM = 2;
+/**
+ * Forward and backward of the Fashion-MNIST MLP on 128 samples of the worker's own, with no
+ * collective: N workers take as long as one when the machine gives them N free cores.
+ */
+export const COMPUTE = 3;
 
 export interface BenchInit {
   /** Two buffers of `length` floats, back to back: what reduce-scatter sums. */
@@ -25,6 +41,7 @@ export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
   const grad = new Float32Array(init.adam, 4 * (n + from), to - from);
   const state = { m: new Float32Array(to - from), v: new Float32Array(to - from) };
   let step = 0;
+  let mlp: { model: Module; x: Tensor; y: Tensor } | null = null;
   return {
     run(command) {
       if (command === REDUCE) {
@@ -32,6 +49,15 @@ export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
         const [a, b] = shardRange(n, ctx.size, ctx.rank);
         ctx.collectives.barrier();
         reduceRange(buffers, undefined, buffers[ctx.rank % 2], a, b);
+      } else if (command === COMPUTE) {
+        if (mlp === null) {
+          manualSeed(ctx.rank);
+          const x = rand([128, 1, 28, 28]), y = randint(0, 10, [128]);
+          mlp = { model: buildModel("mlp", [1, 28, 28], 10), x, y };
+        }
+        const { model, x, y } = mlp;
+        for (const p of model.parameters()) p.grad = null;
+        tidy(() => crossEntropy(model.forward(x), y).backward());
       } else if (command === ADAM) {
         adamUpdate(
           param,

@@ -51,6 +51,18 @@ Deno.test("reduceScatter leaves each rank the weighted sum of its shard, in rank
   }
 });
 
+Deno.test("reduceScatter on one worker leaves its buffer as it was", async () => {
+  const { pool, all } = await collectivePool(1, 20);
+  try {
+    for (let i = 0; i < all.length; i++) all[i] = Math.cos(i) / 3;
+    const before = all.slice();
+    await pool.run(REDUCE_SCATTER); // rank 0's weight is 1
+    assert.deepEqual(all, before);
+  } finally {
+    pool.close();
+  }
+});
+
 Deno.test("allReduce and broadcast leave every rank the same buffer", async () => {
   const length = 37;
   const { pool, all, rank } = await collectivePool(2, length);
