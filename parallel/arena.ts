@@ -1,13 +1,15 @@
 /**
- * `SharedArena`: a model's float32 parameters laid out in one flat `SharedArrayBuffer`, in
- * a fixed order, with the tensors re-pointed at views of it, so that every worker reads
- * and updates the same memory.
+ * `SharedArena`: a model's float32 parameters laid out in one flat block of shared memory
+ * (`allocShared`: the shared WebAssembly heap, or a `SharedArrayBuffer`), in a fixed
+ * order, with the tensors re-pointed at views of it, so that every worker reads and
+ * updates the same memory.
  * @module
  */
 
 import { Storage } from "../tensor/storage.ts";
 import { fmt } from "../tensor/shape.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { allocShared, type SharedFloats, sharedView } from "./shared_floats.ts";
 
 function checkFloat32(op: string, tensors: readonly Tensor[]): void {
   tensors.forEach((t, i) => {
@@ -32,12 +34,12 @@ function checkFloat32(op: string, tensors: readonly Tensor[]): void {
  * assert.deepEqual([...arena.data], [1, 2, 3, 4]);
  * arena.data[3] = 9; // the tensors read the arena now
  * assert.deepEqual([...b.toArray()], [3, 9]);
- * assert(arena.buffer instanceof SharedArrayBuffer);
+ * assert(arena.shared.length === 4);
  * ```
  */
 export class SharedArena {
-  /** The shared memory, to post to workers. */
-  readonly buffer: SharedArrayBuffer;
+  /** The shared memory's description, to post to workers (`SharedArena.attach`). */
+  readonly shared: SharedFloats;
   /** All elements, tensor after tensor. */
   readonly data: Float32Array;
   /** Where each tensor begins in `data`. */
@@ -46,20 +48,21 @@ export class SharedArena {
   readonly sizes: readonly number[];
   readonly #storage: Storage;
 
-  private constructor(buffer: SharedArrayBuffer, sizes: readonly number[]) {
+  private constructor(data: Float32Array, shared: SharedFloats, sizes: readonly number[]) {
     const offsets: number[] = [];
     let total = 0;
     for (const size of sizes) {
       offsets.push(total);
       total += size;
     }
-    if (buffer.byteLength !== 4 * total) {
+    if (data.length !== total) {
       throw new RangeError(
-        `SharedArena: the buffer holds ${buffer.byteLength / 4} floats, the tensors ${total}`,
+        `SharedArena: the buffer holds ${data.length} floats, the tensors ${total}`,
       );
     }
-    this.buffer = buffer;
-    this.data = new Float32Array(buffer);
+    this.shared = shared;
+    // the owning view where this thread allocated the memory: it keeps a heap range alive
+    this.data = data;
     this.offsets = offsets;
     this.sizes = [...sizes];
     this.#storage = new Storage(this.data, false);
@@ -80,7 +83,8 @@ export class SharedArena {
     checkFloat32("SharedArena.adopt", tensors);
     const sizes = tensors.map((t) => t.size);
     const total = sizes.reduce((a, b) => a + b, 0);
-    const arena = new SharedArena(new SharedArrayBuffer(4 * total), sizes);
+    const { view, shared } = allocShared(total);
+    const arena = new SharedArena(view, shared, sizes);
     tensors.forEach((t, i) => arena.data.set(t.toArray(), arena.offsets[i]));
     arena.#bind(tensors);
     return arena;
@@ -90,13 +94,13 @@ export class SharedArena {
    * Re-points `tensors` at an arena that another thread laid out for tensors of the same
    * sizes, without copying: they take the values it holds.
    *
-   * @param buffer The arena's buffer, as `adopt` made it.
+   * @param shared The arena's `shared`, as `adopt` made it.
    * @param tensors Tensors of the same sizes, in the same order.
    * @returns This thread's view of the arena.
    */
-  static attach(buffer: SharedArrayBuffer, tensors: readonly Tensor[]): SharedArena {
+  static attach(shared: SharedFloats, tensors: readonly Tensor[]): SharedArena {
     checkFloat32("SharedArena.attach", tensors);
-    const arena = new SharedArena(buffer, tensors.map((t) => t.size));
+    const arena = new SharedArena(sharedView(shared), shared, tensors.map((t) => t.size));
     arena.#bind(tensors);
     return arena;
   }

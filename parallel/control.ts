@@ -27,7 +27,7 @@ export const FAILED = 7;
 /** Cells a command may use for integer arguments. */
 export const ARGS = 8;
 /** Number of argument cells. */
-export const ARG_COUNT = 8;
+export const ARG_COUNT = 16;
 const HEADER = ARGS + ARG_COUNT;
 
 /** Commands every worker understands; programs number theirs from 1. */

@@ -12,6 +12,7 @@ import type { Optimizer, OptimizerStateDict, StateValue } from "../optim/optimiz
 import type { FloatArray } from "../optim/update.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { SharedArena } from "./arena.ts";
+import { allocShared } from "./shared_floats.ts";
 import { shardRange } from "./collectives.ts";
 import {
   type DataParallelInit,
@@ -161,11 +162,14 @@ export class DataParallel implements AsyncDisposable {
   readonly #samples: number;
   readonly #clipping: boolean;
   #stepping = false;
+  /** The workers' gradient slices; held so that their heap range stays theirs. */
+  readonly #grads: Float32Array;
 
   private constructor(
     model: Module,
     optimizer: Optimizer,
     arena: SharedArena,
+    grads: Float32Array,
     pool: WorkerPool,
     init: DataParallelInit,
     samples: number,
@@ -173,6 +177,7 @@ export class DataParallel implements AsyncDisposable {
     this.model = model;
     this.optimizer = optimizer;
     this.arena = arena;
+    this.#grads = grads;
     this.pool = pool;
     this.#indices = new Int32Array(init.indices);
     this.batchSize = this.#indices.length;
@@ -243,12 +248,13 @@ export class DataParallel implements AsyncDisposable {
     const arena = SharedArena.adopt(params);
     const keys = hyperKeys(optimizer.paramGroups[0]);
     const xs = sharedCopy("DataParallel x", x), ys = sharedCopy("DataParallel y", y);
+    const grads = allocShared(arena.length * workers);
     const init: DataParallelInit = {
       model: modelSpec,
       loss: lossSpec,
       shapes: params.map((p) => [...p.shape]),
-      params: arena.buffer,
-      grads: new SharedArrayBuffer(4 * arena.length * workers),
+      params: arena.shared,
+      grads: grads.shared,
       x: xs.buffer,
       xDType: xs.dtype as DataParallelInit["xDType"],
       y: ys.buffer,
@@ -270,7 +276,7 @@ export class DataParallel implements AsyncDisposable {
       pool.close();
       throw e;
     }
-    return new DataParallel(model, optimizer, arena, pool, init, x.shape[0]);
+    return new DataParallel(model, optimizer, arena, grads.view, pool, init, x.shape[0]);
   }
 
   /** The number of workers. */

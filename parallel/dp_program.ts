@@ -14,6 +14,7 @@ import { tidy } from "../tensor/scope.ts";
 import { Storage } from "../tensor/storage.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { SharedArena } from "./arena.ts";
+import { sharedView } from "./shared_floats.ts";
 import { shardRange } from "./collectives.ts";
 import {
   batchShare,
@@ -96,9 +97,10 @@ export async function setup(
   }
   const arena = SharedArena.attach(init.params, params);
   const length = arena.length;
+  const allGrads = sharedView(init.grads);
   const gradBuffers = Array.from(
     { length: size },
-    (_, r) => new Float32Array(init.grads, 4 * length * r, length),
+    (_, r) => allGrads.subarray(length * r, length * (r + 1)),
   );
   const grad = gradBuffers[rank];
   arena.viewsOf(grad, params).forEach((g, i) => params[i].grad = g);

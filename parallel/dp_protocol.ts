@@ -12,6 +12,7 @@ import type { Optimizer, ParamGroup } from "../optim/optimizer.ts";
 import { RMSprop } from "../optim/rmsprop.ts";
 import { SGD } from "../optim/sgd.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { SharedFloats } from "./shared_floats.ts";
 
 /** The command that runs one training step. */
 export const STEP = 1;
@@ -62,8 +63,10 @@ export interface DataParallelInit {
   model: ModuleSpec;
   loss: ModuleSpec | null;
   shapes: number[][];
-  params: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
+  /** The parameter arena. */
+  params: SharedFloats;
+  /** One gradient slice per worker, each as long as the arena. */
+  grads: SharedFloats;
   x: SharedArrayBuffer;
   xDType: "float32" | "float64" | "int32";
   y: SharedArrayBuffer;

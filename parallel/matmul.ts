@@ -6,9 +6,10 @@
  * @module
  */
 
-import { type MatmulExecutor, matmulKernel, setMatmulExecutor } from "../tensor/cpu/matmul.ts";
+import { type MatmulExecutor, setMatmulExecutor, tiledKernel } from "../tensor/cpu/matmul.ts";
 import type { MatrixView } from "../tensor/cpu/matmul.ts";
-import { MATMUL, rowBlock } from "./matmul_program.ts";
+import { MATMUL, MATMUL_IN_HEAP, rowBlock } from "./matmul_program.ts";
+import { heapAddress } from "../tensor/heap.ts";
 import { WorkerPool } from "./pool.ts";
 
 /**
@@ -64,6 +65,39 @@ function pack(v: MatrixView, rows: number, cols: number, dest: Float32Array): vo
  * assert.equal(pm.products, 1);
  * ```
  */
+/** Element index of `v`'s first element in the heap, and the range of bytes it reads. */
+function heapRange(v: MatrixView, rows: number, cols: number): [number, number, number] | null {
+  const at = heapAddress(v.data);
+  if (at < 0 || !(v.data instanceof Float32Array) || v.rowStride < 0 || v.colStride < 0) {
+    return null;
+  }
+  const first = at / 4 + v.offset;
+  const last = first + (rows - 1) * v.rowStride + (cols - 1) * v.colStride;
+  return [first, 4 * first, 4 * (last + 1)];
+}
+
+/**
+ * The arguments of `MATMUL_IN_HEAP` (A's first element and strides, B's, C's first
+ * element, as heap element indices) when A, B and C all lie in the heap and C overlaps
+ * neither; else null.
+ */
+function heapOperands(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  out: Float32Array,
+  outOffset: number,
+): number[] | null {
+  const ra = heapRange(a, m, k), rb = heapRange(b, k, n);
+  const at = heapAddress(out);
+  if (ra === null || rb === null || at < 0) return null;
+  const c = at / 4 + outOffset, c0 = 4 * c, c1 = 4 * (c + m * n);
+  if ([ra, rb].some(([, lo, hi]) => lo < c1 && c0 < hi)) return null;
+  return [ra[0], a.rowStride, a.colStride, rb[0], b.rowStride, b.colStride, c];
+}
+
 export class ParallelMatmul implements AsyncDisposable {
   /** The worker pool. */
   readonly pool: WorkerPool;
@@ -71,6 +105,8 @@ export class ParallelMatmul implements AsyncDisposable {
   readonly threshold: number;
   /** Products served on several threads so far. */
   products = 0;
+  /** Of those, the ones whose operands lay in the shared heap, so nothing was copied. */
+  productsInHeap = 0;
   readonly #maxBytes: number;
   readonly #a: SharedArrayBuffer;
   readonly #b: SharedArrayBuffer;
@@ -146,12 +182,22 @@ export class ParallelMatmul implements AsyncDisposable {
     ) return false;
     this.#inside = true;
     try {
+      const [, mine] = rowBlock(m, this.threads, 0);
+      const inHeap = heapOperands(m, n, k, a, b, out, outOffset);
+      if (inHeap !== null) {
+        // every thread shares the heap: the workers read A and B and write C where they lie
+        this.pool.runBlocking(MATMUL_IN_HEAP, [m, n, k, ...inHeap], () => {
+          tiledKernel(mine, n, k, a, b, out, outOffset);
+        });
+        this.products++;
+        this.productsInHeap++;
+        return true;
+      }
       const pa = new Float32Array(this.#a, 0, m * k), pb = new Float32Array(this.#b, 0, k * n);
       pack(a, m, k, pa);
       pack(b, k, n, pb);
-      const [, mine] = rowBlock(m, this.threads, 0);
       this.pool.runBlocking(MATMUL, [m, n, k], () => {
-        matmulKernel(
+        tiledKernel(
           mine,
           n,
           k,

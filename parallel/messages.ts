@@ -13,7 +13,15 @@ export interface ErrorInfo {
 
 /** Main thread to worker. */
 export type ToWorker =
-  | { type: "init"; rank: number; size: number; control: Int32Array; timeoutMs: number }
+  | {
+    type: "init";
+    rank: number;
+    size: number;
+    control: Int32Array;
+    timeoutMs: number;
+    /** The main thread's WebAssembly heap, which the worker adopts (null without one). */
+    heap: WebAssembly.Memory | null;
+  }
   | { type: "load"; id: number; url: string; init: unknown }
   | { type: "call"; id: number; name: string; payload: unknown };
 

@@ -14,6 +14,7 @@
  */
 
 export { SharedArena } from "./arena.ts";
+export { allocShared, type SharedFloats, sharedView } from "./shared_floats.ts";
 export { type Collectives, shardRange, SharedMemoryCollectives } from "./collectives.ts";
 export { createControl } from "./control.ts";
 export { DataParallel, type DataParallelOptions } from "./data_parallel.ts";

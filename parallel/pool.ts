@@ -11,6 +11,7 @@
  * @module
  */
 
+import { heapMemory } from "../tensor/heap.ts";
 import { Worker } from "node:worker_threads";
 import {
   ABORT,
@@ -177,6 +178,7 @@ export class WorkerPool implements AsyncDisposable {
         size: workers,
         control: pool.#control,
         timeoutMs,
+        heap: heapMemory(),
       };
       worker.postMessage(init);
     }

@@ -7,6 +7,7 @@
  */
 
 import { parentPort } from "node:worker_threads";
+import { adoptHeap } from "../tensor/heap.ts";
 import { SharedMemoryCollectives } from "./collectives.ts";
 import {
   ABORT,
@@ -71,6 +72,8 @@ async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
 
 async function handle(message: ToWorker): Promise<void> {
   if (message.type === "init") {
+    // first, before anything allocates: shared tensors then lie in this thread's heap too
+    if (message.heap !== null) adoptHeap(message.heap);
     const c = message.control;
     context = {
       rank: message.rank,

@@ -5,8 +5,11 @@
  * of it, while a shared one grows in place and its old views stay valid.
  *
  * The heap only hands out address ranges; `pool.ts` keeps the free lists. It never
- * shrinks, and stops growing at `heapLimit()`, after which the pool falls back to plain
- * `ArrayBuffer`s.
+ * shrinks, and stops growing at its limit, after which the pool falls back to plain
+ * `ArrayBuffer`s. Worker threads adopt the main thread's heap (`adoptHeap`), so shared
+ * parameters and gradients lie in every thread's heap at the same addresses: the bump
+ * pointer sits in the memory itself and moves atomically, while each thread keeps free
+ * lists of its own.
  * @module
  */
 
@@ -16,9 +19,13 @@ const MAX_BYTES = 1 << 30;
 /** Grow at least this much at a time: each grow is a system call. */
 const GROW_BYTES = 1 << 22;
 
+/** Bytes at the start of the memory that hold the shared bump pointer. */
+const HEADER_BYTES = 64;
+
 let memory: WebAssembly.Memory | null | undefined;
 let view: SharedArrayBuffer | null = null;
-let top = 0;
+/** Element 0: the next free byte, for every thread that shares the memory. */
+let header: Int32Array | null = null;
 let limit = MAX_BYTES;
 const buffers = new WeakSet<ArrayBufferLike>();
 
@@ -26,8 +33,9 @@ const buffers = new WeakSet<ArrayBufferLike>();
 export function heapMemory(): WebAssembly.Memory | null {
   if (memory === undefined) {
     try {
-      memory = new WebAssembly.Memory({ initial: 0, maximum: MAX_BYTES / PAGE, shared: true });
+      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
       refresh();
+      Atomics.store(header!, 0, HEADER_BYTES);
     } catch {
       memory = null; // e.g. a browser page that is not cross-origin isolated
     }
@@ -35,9 +43,23 @@ export function heapMemory(): WebAssembly.Memory | null {
   return memory;
 }
 
+/**
+ * Makes `shared` (another thread's `heapMemory()`) this thread's heap; a worker does this
+ * before it allocates anything.
+ */
+export function adoptHeap(shared: WebAssembly.Memory): void {
+  if (memory === shared) return;
+  if (memory !== undefined) {
+    throw new Error("adoptHeap: this thread already has a heap of its own");
+  }
+  memory = shared;
+  refresh();
+}
+
 function refresh(): void {
   view = memory!.buffer as unknown as SharedArrayBuffer;
   buffers.add(view);
+  header = new Int32Array(view, 0, HEADER_BYTES / 4);
 }
 
 /**
@@ -47,24 +69,37 @@ function refresh(): void {
 export function heapAlloc(bytes: number): number {
   const mem = heapMemory();
   const size = Math.ceil(bytes / 16) * 16;
-  if (mem === null || top + size > limit) return -1;
-  const have = view!.byteLength;
-  if (top + size > have) {
-    const want = Math.min(Math.max(top + size - have, GROW_BYTES), MAX_BYTES - have);
+  if (mem === null || Atomics.load(header!, 0) + size > limit) return -1;
+  const at = Atomics.add(header!, 0, size);
+  // past the limit, the range is lost: only a heap about to fall back gets here
+  if (at + size > limit) return -1;
+  return reach(at + size) ? at : -1;
+}
+
+/** Grows the memory (if no other thread has) until it holds `end` bytes; false if it cannot. */
+function reach(end: number): boolean {
+  if (view!.byteLength >= end) return true;
+  refresh(); // another thread may have grown it
+  while (view!.byteLength < end) {
+    const have = view!.byteLength;
+    const want = Math.min(Math.max(end - have, GROW_BYTES), MAX_BYTES - have);
     try {
-      mem.grow(Math.ceil(want / PAGE));
+      memory!.grow(Math.ceil(want / PAGE));
     } catch {
-      return -1;
+      refresh();
+      return view!.byteLength >= end;
     }
     refresh();
   }
-  const at = top;
-  top += size;
-  return at;
+  return true;
 }
 
-/** The heap's current buffer: views over it reach every address handed out so far. */
-export function heapBuffer(): SharedArrayBuffer {
+/**
+ * The heap's current buffer, covering at least `end` bytes (what another thread handed
+ * out too): views over it reach every address handed out so far.
+ */
+export function heapBuffer(end = 0): SharedArrayBuffer {
+  if (end > view!.byteLength) refresh();
   return view!;
 }
 
@@ -73,9 +108,9 @@ export function heapAddress(array: ArrayBufferView): number {
   return buffers.has(array.buffer) ? array.byteOffset : -1;
 }
 
-/** Bytes of the heap handed out so far (it never shrinks). */
+/** Bytes of the heap handed out so far, by every thread that shares it (it never shrinks). */
 export function heapBytes(): number {
-  return top;
+  return header === null ? 0 : Atomics.load(header, 0);
 }
 
 /**

@@ -137,6 +137,37 @@ export function matmulKernel(
     return;
   }
   if (executor !== null && executor(m, n, k, a, b, out, outOffset)) return;
+  tiledKernel(m, n, k, a, b, out, outOffset);
+}
+
+/**
+ * The tiled kernel `matmulKernel` runs for all but the smallest products: WebAssembly SIMD
+ * for float32 results, the TypeScript blocked kernel otherwise. A block of rows gives
+ * exactly the rows of the whole product (same tiles, same k-blocks), which is what lets a
+ * parallel executor split the rows between threads. Same contract as `matmulKernel` for
+ * m, n >= 1 and k >= 1.
+ *
+ * @param m Rows of A and of the result.
+ * @param n Columns of B and of the result.
+ * @param k Columns of A and rows of B.
+ * @param a The m x k left operand.
+ * @param b The k x n right operand.
+ * @param out Destination; receives m*n values starting at `outOffset`.
+ * @param outOffset Index in `out` of result element (0, 0).
+ * @example
+ * ```ts ignore
+ * tiledKernel(2, 2, 2, view, view, out, 0);
+ * ```
+ */
+export function tiledKernel(
+  m: number,
+  n: number,
+  k: number,
+  a: MatrixView,
+  b: MatrixView,
+  out: Float32Array | Float64Array,
+  outOffset: number,
+): void {
   const simd = out instanceof Float32Array ? gemmModule() : null;
   if (simd === null || !gemmF32(simd, m, n, k, a, b, out as Float32Array, outOffset)) {
     blockedKernel(m, n, k, a, b, out, outOffset);

@@ -19,12 +19,12 @@ Deno.test("SharedArena.attach takes the values another thread laid out", () => {
   const a = [tensor([1, 2]), tensor([[3, 4, 5]])];
   const arena = SharedArena.adopt(a);
   const b = [zeros([2]), zeros([1, 3])];
-  const view = SharedArena.attach(arena.buffer, b);
+  const view = SharedArena.attach(arena.shared, b);
   assert.deepEqual([...b[1].toArray()], [3, 4, 5]);
   const grads = view.viewsOf(new Float32Array(5).fill(7), b);
   assert.deepEqual(grads.map((g) => g.shape.join()), ["2", "1,3"]);
   throwsWith(
-    () => SharedArena.attach(arena.buffer, [zeros([4])]),
+    () => SharedArena.attach(arena.shared, [zeros([4])]),
     RangeError,
     "SharedArena: the buffer holds 5 floats, the tensors 4",
   );

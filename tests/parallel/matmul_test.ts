@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { manualSeed, randn } from "../../mod.ts";
+import { manualSeed, randn, Storage, Tensor } from "../../mod.ts";
 import { ParallelMatmul } from "../../parallel/mod.ts";
 import { rejectsWith } from "./assert_error.ts";
 
@@ -16,10 +16,23 @@ Deno.test("ParallelMatmul gives the single-thread result on every shape and stri
   assert.equal(pm.threads, 3);
   cases.forEach(([a, b], i) => assert.deepEqual(a.matmul(b).toArray(), expected[i], `case ${i}`));
   assert.equal(pm.products, 6);
+  // the batched case's [8, 12] operand (384 bytes) is below the heap's 1 KiB minimum
+  assert.equal(pm.productsInHeap, 3, "heap operands are read where they lie");
   // gradients flow through the same kernel
   const w = randn([48, 40], { requiresGrad: true });
   w.matmul(randn([40, 30])).sum().backward();
   assert.equal(w.grad!.shape.join(), "48,40");
+});
+
+Deno.test("ParallelMatmul copies operands that lie outside the heap, with the same result", async () => {
+  manualSeed(3);
+  const outside = (t: Tensor) => new Tensor(new Storage(t.toArray(), false), t.shape);
+  const a = outside(randn([50, 30])), b = outside(randn([30, 20]));
+  const expected = a.matmul(b).toArray();
+  await using pm = await ParallelMatmul.create({ workers: 2, threshold: 1 });
+  assert.deepEqual(a.matmul(b).toArray(), expected);
+  assert.equal(pm.products, 1);
+  assert.equal(pm.productsInHeap, 0);
 });
 
 Deno.test("ParallelMatmul leaves small and float64 products on one thread", async () => {

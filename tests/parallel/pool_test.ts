@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { WorkerError, WorkerPool } from "../../parallel/mod.ts";
+import { allocShared, WorkerError, WorkerPool } from "../../parallel/mod.ts";
+import { heapAlloc, heapBytes } from "../../tensor/heap.ts";
 import {
   ALL_REDUCE,
   BROADCAST,
@@ -8,6 +9,7 @@ import {
   SLOW_BARRIER,
   THROW,
 } from "./programs/collective_program.ts";
+import { FILL } from "./programs/heap_program.ts";
 import { rejectsWith } from "./assert_error.ts";
 
 const PROGRAM = new URL("./programs/collective_program.ts", import.meta.url);
@@ -171,4 +173,23 @@ Deno.test("WorkerPool rejects bad options and misuse clearly", async () => {
   assert(pool.closed);
   await assert.rejects(() => pool.run(0), /command 1 arrived before any program/);
   pool.close();
+});
+
+Deno.test("workers share the main thread's heap: same addresses, separate allocations", async () => {
+  const workers = 2, part = 4096;
+  const { view, shared } = allocShared(workers * part);
+  assert.equal(shared.heap, true, "the main thread has a heap");
+  const addresses = new SharedArrayBuffer(4 * workers);
+  await using pool = await WorkerPool.create({ workers });
+  await pool.load(new URL("./programs/heap_program.ts", import.meta.url), { shared, addresses });
+  const top = heapBytes(); // every block the main thread holds lies below
+  await pool.run(FILL);
+  const blocks = [...new Int32Array(addresses)];
+  for (let r = 0; r < workers; r++) {
+    assert.ok(view.subarray(r * part, (r + 1) * part).every((v) => v === r + 1), `rank ${r}`);
+    assert.ok(blocks[r] >= top, `rank ${r}'s block at ${blocks[r]} is not past ${top}`);
+  }
+  assert.ok(Math.abs(blocks[0] - blocks[1]) >= 4 * part, "the workers' blocks overlap");
+  const mine = heapAlloc(4 * part); // and the main thread's next range is none of theirs
+  assert.ok(blocks.every((b) => mine >= b + 4 * part || mine + 4 * part <= b));
 });
