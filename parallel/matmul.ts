@@ -46,25 +46,6 @@ function pack(v: MatrixView, rows: number, cols: number, dest: Float32Array): vo
   }
 }
 
-/**
- * Multi-threaded float32 matmul for the main thread: the first block of rows is computed
- * on the main thread, the others in the pool's workers, each with the single-thread kernel,
- * so the result is the same as on one thread. Operands are packed into shared scratch
- * memory first (O(n²) against the product's O(n³)), and the main thread blocks while the
- * workers finish its product. `close()` unregisters it and stops the workers.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { randn } from "@adamant/core";
- * import { ParallelMatmul } from "@adamant/core/parallel";
- * const a = randn([64, 32]), b = randn([32, 48]);
- * const single = a.matmul(b).toArray();
- * await using pm = await ParallelMatmul.create({ workers: 1, threshold: 1 });
- * assert.deepEqual(a.matmul(b).toArray(), single);
- * assert.equal(pm.products, 1);
- * ```
- */
 /** Element index of `v`'s first element in the heap, and the range of bytes it reads. */
 function heapRange(v: MatrixView, rows: number, cols: number): [number, number, number] | null {
   const at = heapAddress(v.data);
@@ -98,6 +79,25 @@ function heapOperands(
   return [ra[0], a.rowStride, a.colStride, rb[0], b.rowStride, b.colStride, c];
 }
 
+/**
+ * Multi-threaded float32 matmul for the main thread: the first block of rows is computed
+ * on the main thread, the others in the pool's workers, each with the single-thread kernel,
+ * so the result is the same as on one thread. Operands are packed into shared scratch
+ * memory first (O(n²) against the product's O(n³)), and the main thread blocks while the
+ * workers finish its product. `close()` unregisters it and stops the workers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { randn } from "@adamant/core";
+ * import { ParallelMatmul } from "@adamant/core/parallel";
+ * const a = randn([64, 32]), b = randn([32, 48]);
+ * const single = a.matmul(b).toArray();
+ * await using pm = await ParallelMatmul.create({ workers: 1, threshold: 1 });
+ * assert.deepEqual(a.matmul(b).toArray(), single);
+ * assert.equal(pm.products, 1);
+ * ```
+ */
 export class ParallelMatmul implements AsyncDisposable {
   /** The worker pool. */
   readonly pool: WorkerPool;
