@@ -16,6 +16,8 @@
  * Workers read modules from disk:
  *
  *   deno bench --allow-read bench/parallel_bench.ts
+ *   deno bench --allow-read bench/parallel_bench.ts -- 1 2 4 8   # worker counts for the
+ *                                       # matmul, MLP and control groups (default 1 2)
  *
  * Without read permission (plain `deno task bench`) the entries are skipped. Pools close
  * themselves after 3 s without use, so the run ends when the benchmarks do.
@@ -70,7 +72,13 @@ function benchPool(workers: number): () => Promise<WorkerPool> {
     return pool;
   });
 }
-const pools = [benchPool(1), benchPool(2)];
+/** Worker counts of the matmul, MLP and control groups (the others use 1 and 2). */
+const COUNTS = Deno.args.length > 0 ? Deno.args.map(Number) : [1, 2];
+if (COUNTS.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new RangeError(`parallel_bench: worker counts are integers >= 1, got ${Deno.args}`);
+}
+const poolOf = new Map([...new Set([1, 2, ...COUNTS])].map((w) => [w, benchPool(w)]));
+const pools = [poolOf.get(1)!, poolOf.get(2)!];
 
 Deno.bench(
   { name: "Atomics round trip (1 worker)", group: "barrier", baseline: true, ignore },
@@ -107,21 +115,32 @@ for (const workers of [1, 2]) {
 
 manualSeed(0);
 const a = randn([1024, 1024]), b = randn([1024, 1024]);
-const matmul = lazy(() => ParallelMatmul.create({ workers: 1 }));
-
 Deno.bench({ name: "matmul 1024, 1 thread", group: "matmul", baseline: true, ignore }, () => {
   const saved = setMatmulExecutor(null);
   tidy(() => a.matmul(b).realize());
   setMatmulExecutor(saved);
 });
 
-Deno.bench(
-  { name: "matmul 1024, 2 threads (main + 1 worker)", group: "matmul", ignore },
-  async () => {
-    await matmul();
+/** One ParallelMatmul at a time: each registers itself, and closing it restores the one before. */
+let current: { workers: number; pm: Promise<ParallelMatmul> } | null = null;
+async function parallelMatmul(workers: number): Promise<ParallelMatmul> {
+  if (current?.workers !== workers) {
+    if (current !== null) (await current.pm).close();
+    current = { workers, pm: ParallelMatmul.create({ workers }) };
+  }
+  return current.pm;
+}
+
+for (const workers of COUNTS) {
+  Deno.bench({
+    name: `matmul 1024, ${workers + 1} threads (main + ${workers} worker(s))`,
+    group: "matmul",
+    ignore,
+  }, async () => {
+    await parallelMatmul(workers);
     tidy(() => a.matmul(b).realize());
-  },
-);
+  });
+}
 
 const BATCH = 256, SAMPLES = 4096;
 const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
@@ -142,6 +161,8 @@ Deno.bench(
   { name: "MLP step, batch 256, main thread", group: "mlp", baseline: true, ignore },
   () => {
     const idx = nextBatch();
+    // one thread: the matmul group's ParallelMatmul stays registered for the whole process
+    const saved = setMatmulExecutor(null);
     tidy(() => {
       // the trainer's row copy: indexSelect takes several ms more for these 256 rows
       const batch = dataset.getBatch(idx, 0, BATCH);
@@ -153,10 +174,11 @@ Deno.bench(
       loss.backward();
       optimizer.step();
     });
+    setMatmulExecutor(saved);
   },
 );
 
-for (const workers of [1, 2]) {
+for (const workers of COUNTS) {
   const dp = lazy(() =>
     DataParallel.create({
       workers,
@@ -177,13 +199,13 @@ for (const workers of [1, 2]) {
   });
 }
 
-for (const workers of [1, 2]) {
+for (const workers of COUNTS) {
   Deno.bench({
     name: `control: forward + backward of 128 samples, ${workers} worker(s) at once`,
     group: "control",
-    baseline: workers === 1,
+    baseline: workers === COUNTS[0],
     ignore,
   }, async () => {
-    await (await pools[workers - 1]()).run(COMPUTE);
+    await (await poolOf.get(workers)!()).run(COMPUTE);
   });
 }
