@@ -144,6 +144,11 @@ export function unaryKernel(
   if (contiguous) {
     let n = 1;
     for (const d of shape) n *= d;
+    if (expr === "x" && x.data.constructor === out.data.constructor) {
+      // a copy (clone, contiguous) is a memmove, several times faster than a loop
+      (out.data as Float32Array).set(span(x, n) as Float32Array, out.offset);
+      return;
+    }
     const k = compile<UnaryContig>(
       `u|${expr}|${types}|c`,
       ["x", "out", "n", "p0", "p1", "H"],

@@ -101,9 +101,20 @@ function batched(a: Tensor, b: Tensor): Tensor {
   return recordMatmul(out, a, b);
 }
 
+/** Whether `t` is a 2-D transposed view of a contiguous matrix (`w.T`, say). */
+function isTransposed(t: Tensor): boolean {
+  return t.ndim === 2 && t.shape[0] > 1 && t.strides[0] === 1 && t.strides[1] === t.shape[0];
+}
+
 function recordMatmul(out: Tensor, a: Tensor, b: Tensor): Tensor {
   return record(out, "matmul", [a, b], [a, b], (g) => [
     a.requiresGrad ? g.matmul(b.transpose(-1, -2)).sumTo(a.shape) : null,
-    b.requiresGrad ? a.transpose(-1, -2).matmul(g).sumTo(b.shape) : null,
+    !b.requiresGrad
+      ? null
+      // for b = w.T (a linear layer's weight) the product is formed as (g^T a)^T: the same
+      // sums in the same order, but w's gradient comes out contiguous instead of strided
+      : a.ndim === 2 && isTransposed(b)
+      ? g.T.matmul(a).T
+      : a.transpose(-1, -2).matmul(g).sumTo(b.shape),
   ]);
 }

@@ -356,6 +356,14 @@ Deno.test("backward through expand and matmul sums over the broadcast batch", ()
   assertClose(w.grad, new Array(6).fill(20));
 });
 
+Deno.test("a linear layer's weight gradient through x @ w.T has the bits of both formulas", () => {
+  manualSeed(5);
+  const x = randn([7, 5]), w = randn([3, 5], { requiresGrad: true }), g = randn([7, 3]);
+  x.matmul(w.T).backward(g);
+  assert.deepEqual([...w.grad!.toArray()], [...g.T.matmul(x).toArray()]);
+  assert.deepEqual([...w.grad!.toArray()], [...x.T.matmul(g).T.toArray()]);
+});
+
 // ---- memory -------------------------------------------------------------------------------------
 
 Deno.test("tidy() disposes intermediates but keeps returned tensors and leaf params", () => {
