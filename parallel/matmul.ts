@@ -10,6 +10,7 @@ import { type MatmulExecutor, setMatmulExecutor, tiledKernel } from "../tensor/c
 import type { MatrixView } from "../tensor/cpu/matmul.ts";
 import { MATMUL, MATMUL_IN_HEAP, rowBlock } from "./matmul_program.ts";
 import { heapAddress } from "../tensor/heap.ts";
+import { heapSpan } from "../tensor/cpu/wasm_gemm.ts";
 import { WorkerPool } from "./pool.ts";
 
 /**
@@ -46,17 +47,6 @@ function pack(v: MatrixView, rows: number, cols: number, dest: Float32Array): vo
   }
 }
 
-/** Element index of `v`'s first element in the heap, and the range of bytes it reads. */
-function heapRange(v: MatrixView, rows: number, cols: number): [number, number, number] | null {
-  const at = heapAddress(v.data);
-  if (at < 0 || !(v.data instanceof Float32Array) || v.rowStride < 0 || v.colStride < 0) {
-    return null;
-  }
-  const first = at / 4 + v.offset;
-  const last = first + (rows - 1) * v.rowStride + (cols - 1) * v.colStride;
-  return [first, 4 * first, 4 * (last + 1)];
-}
-
 /**
  * The arguments of `MATMUL_IN_HEAP` (A's first element and strides, B's, C's first
  * element, as heap element indices) when A, B and C all lie in the heap and C overlaps
@@ -71,12 +61,12 @@ function heapOperands(
   out: Float32Array,
   outOffset: number,
 ): number[] | null {
-  const ra = heapRange(a, m, k), rb = heapRange(b, k, n);
+  const ra = heapSpan(a, m, k), rb = heapSpan(b, k, n);
   const at = heapAddress(out);
   if (ra === null || rb === null || at < 0) return null;
   const c = at / 4 + outOffset, c0 = 4 * c, c1 = 4 * (c + m * n);
-  if ([ra, rb].some(([, lo, hi]) => lo < c1 && c0 < hi)) return null;
-  return [ra[0], a.rowStride, a.colStride, rb[0], b.rowStride, b.colStride, c];
+  if ([ra, rb].some(([lo, hi]) => lo < c1 && c0 < hi)) return null;
+  return [ra[0] / 4, a.rowStride, a.colStride, rb[0] / 4, b.rowStride, b.colStride, c];
 }
 
 /**

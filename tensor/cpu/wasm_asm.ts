@@ -94,44 +94,11 @@ export const [FADD, FSUB, FMUL, FDIV, FMIN, FMAX]: readonly number[][] = [
   0xf5,
 ].map(simd);
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
+const run = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 /** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3 of an `f32x4`. */
-export const HIGH_HALF: readonly number[] = shuffle([
-  8,
-  9,
-  10,
-  11,
-  12,
-  13,
-  14,
-  15,
-  8,
-  9,
-  10,
-  11,
-  12,
-  13,
-  14,
-  15,
-]);
+export const HIGH_HALF: readonly number[] = shuffle([...run(8, 16), ...run(8, 16)]);
 /** Joins the low 8 bytes of two vectors: two demoted pairs into one `f32x4`. */
-export const JOIN: readonly number[] = shuffle([
-  0,
-  1,
-  2,
-  3,
-  4,
-  5,
-  6,
-  7,
-  16,
-  17,
-  18,
-  19,
-  20,
-  21,
-  22,
-  23,
-]);
+export const JOIN: readonly number[] = shuffle([...run(0, 8), ...run(16, 24)]);
 
 /** `v128.const` with `value` in both `f64x2` lanes. */
 export function splat(value: number): number[] {

@@ -250,8 +250,11 @@ function scratchAt(g: GemmModule, bytes: number): number {
   return heapAddress(scratch);
 }
 
-/** Byte address and extent of a view's elements in the heap, or null. */
-function span(v: MatrixView, rows: number, cols: number): [number, number] | null {
+/**
+ * The heap bytes a float32 rows x cols view reads, `[start, end)`, from its element (0, 0);
+ * null when it does not lie in the heap.
+ */
+export function heapSpan(v: MatrixView, rows: number, cols: number): [number, number] | null {
   const at = heapAddress(v.data);
   if (at < 0 || !(v.data instanceof Float32Array)) return null;
   const last = v.offset + (rows - 1) * v.rowStride + (cols - 1) * v.colStride;
@@ -279,8 +282,8 @@ export function gemmF32(
   const edgeLd = Math.ceil(NC / NR) * NR;
   const cBytes = m * n * 4;
   const outAt = g.heap ? heapAddress(out) : -1;
-  const bSpan = g.heap ? span(b, k, n) : null;
-  const aSpan = g.heap ? span(a, m, k) : null;
+  const bSpan = g.heap ? heapSpan(b, k, n) : null;
+  const aSpan = g.heap ? heapSpan(a, m, k) : null;
   const cStart = outAt + 4 * outOffset;
   const clear = (s: [number, number] | null) =>
     s === null || s[1] <= cStart || s[0] >= cStart + cBytes;
