@@ -130,6 +130,15 @@ export function heapModule(
   ]);
 }
 
+/** Structured control flow: blocks, loops, branches (`depth` counts enclosing labels). */
+export const BLOCK: readonly number[] = [0x02, 0x40], LOOP: readonly number[] = [0x03, 0x40];
+export const IF: readonly number[] = [0x04, 0x40];
+export const ELSE = 0x05, END = 0x0b;
+export const BR = (depth: number): number[] => [0x0c, depth];
+export const BR_IF = (depth: number): number[] => [0x0d, depth];
+/** i32 tests: equal to zero, unsigned less than. */
+export const EQZ = 0x45, LT_U = 0x49;
+
 /** Appends instructions (single opcodes or byte runs) to `code`. */
 export function emitter(code: number[]): (...parts: (number | readonly number[])[]) => void {
   return (...parts) => {

@@ -12,23 +12,33 @@
  *   packed MR x kc strip of A (at `a`, column-major within the strip) by a packed kc x NR
  *   panel of B (at `b + tile * kc * NR * 4`, row-major within the panel) and adds (`acc`
  *   1) or stores (0) the MR x NR result at `c + tile * NR * 4`, rows `ldc` bytes apart;
- * - `packRows(src, dst, kc, panels, rs)`: packs full panels of a row-major B;
- * - `packCols(src, dst, kc4, panels, cs, kc)`: the same for a column-major B, four rows
- *   at a time through 4 x 4 transposes.
+ * - `packRows`, `packCols`: pack full panels of a row-major or column-major B;
+ * - `packStripRows`, `packStripCols`: pack a whole strip of a row-major or column-major A
+ *   (these four are assembled in `wasm_pack.ts`).
  * @module
  */
 
 import type { MatrixView } from "./matmul.ts";
+import { MR, NR } from "./gemm_tile.ts";
+import { packColsBody, packRowsBody, packStripColsBody, packStripRowsBody } from "./wasm_pack.ts";
 import { heapAddress, heapMemory } from "../heap.ts";
 import { acquire, release } from "../pool.ts";
 import {
   ADD,
+  BLOCK,
+  BR,
+  BR_IF,
+  ELSE,
   emitter,
+  END,
   GE_U,
   get,
   HEADER,
   I32,
   i32,
+  IF,
+  LOOP,
+  LT_U,
   MUL,
   name,
   section,
@@ -42,13 +52,7 @@ import {
   vec,
 } from "./wasm_asm.ts";
 
-/**
- * Rows of the register tile: 6 x 2 accumulators, 2 B vectors and the A splat fill 15 of
- * the 16 SIMD registers of x86-64.
- */
-export const MR = 6;
-/** Columns of the register tile (two `f32x4` vectors). */
-export const NR = 8;
+export { MR, NR } from "./gemm_tile.ts";
 
 const NV = NR / 4;
 const KC = 256;
@@ -59,15 +63,6 @@ const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
 const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
 /** Relaxed SIMD's `f32x4.relaxed_madd` (`a * b + c`, fused where the CPU has FMA). */
 const F32X4_MADD = simd(0x105);
-/** `i8x16.shuffle` picking 32-bit lanes: 0-3 from the first vector, 4-7 from the second. */
-const lanes = (
-  l: number[],
-) => [...simd(0x0d), ...l.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b))];
-const LO_PAIRS = lanes([0, 4, 1, 5]), HI_PAIRS = lanes([2, 6, 3, 7]);
-const LO_HALVES = lanes([0, 1, 4, 5]), HI_HALVES = lanes([2, 3, 6, 7]);
-const IF = [0x04, 0x40], ELSE = 0x05, END = 0x0b, BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40];
-const BR_IF = (depth: number) => [0x0d, depth], BR = (depth: number) => [0x0c, depth];
-const EQZ = 0x45, LT_U = 0x49;
 /** Steps of k per iteration of the kernel's inner loop. */
 const UNROLL = 4;
 
@@ -123,83 +118,34 @@ function gemmBody(fused: boolean): number[] {
   return [...vec(locals), ...code];
 }
 
-/** `packRows(src, dst, kc, panels, rs)`: panel t's row p is the 8 floats at `src + p*rs + t*32`. */
-function packRowsBody(): number[] {
-  const [src, dst, kc, panels, rs, t, p, s, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const code: number[] = [];
-  const emit = emitter(code);
-  emit(i32(0), set(t), BLOCK, LOOP, get(t), get(panels), GE_U, BR_IF(1));
-  emit(get(src), get(t), i32(NR * 4), MUL, ADD, set(s));
-  emit(get(dst), get(t), get(kc), MUL, i32(NR * 4), MUL, ADD, set(d), get(kc), set(p));
-  emit(BLOCK, get(p), EQZ, BR_IF(0), LOOP);
-  emit(get(d), get(s), v128Load(0), v128Store(0), get(d), get(s), v128Load(16), v128Store(16));
-  emit(get(s), get(rs), ADD, set(s), get(d), i32(NR * 4), ADD, set(d));
-  emit(get(p), i32(1), SUB, 0x22, ...uleb(p), BR_IF(0), END, END);
-  emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
-  return [...vec([[...uleb(4), I32]]), ...code];
-}
-
-/**
- * `packCols(src, dst, kc4, panels, cs, kc)`: element (p, j) of the column-major B is at
- * `src + p*4 + j*cs`; four rows of a panel come from eight 4-float column loads and two
- * 4 x 4 transposes.
- */
-function packColsBody(): number[] {
-  const [src, dst, kc4, panels, cs, kc, t, q, s, d, col] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const v = (j: number) => 11 + j; // the eight column vectors
-  const x = (i: number) => 19 + i; // transposition temps
-  const code: number[] = [];
-  const emit = emitter(code);
-  emit(i32(0), set(t), BLOCK, LOOP, get(t), get(panels), GE_U, BR_IF(1));
-  emit(get(src), get(t), get(cs), MUL, i32(NR), MUL, ADD, set(s)); // column t*NR, row 0
-  emit(get(dst), get(t), get(kc), MUL, i32(NR * 4), MUL, ADD, set(d), i32(0), set(q));
-  emit(BLOCK, LOOP, get(q), get(kc4), GE_U, BR_IF(1));
-  emit(get(s), set(col));
-  for (let j = 0; j < 8; j++) {
-    emit(get(col), v128Load(0), set(v(j)));
-    if (j < 7) emit(get(col), get(cs), ADD, set(col));
-  }
-  for (const half of [0, 1]) {
-    const [a, b, c, e] = [v(4 * half), v(4 * half + 1), v(4 * half + 2), v(4 * half + 3)];
-    emit(get(a), get(b), LO_PAIRS, set(x(0)), get(a), get(b), HI_PAIRS, set(x(1)));
-    emit(get(c), get(e), LO_PAIRS, set(x(2)), get(c), get(e), HI_PAIRS, set(x(3)));
-    // row i of this half's four columns, stored at row i of the panel
-    const rows = [
-      [x(0), x(2), LO_HALVES],
-      [x(0), x(2), HI_HALVES],
-      [x(1), x(3), LO_HALVES],
-      [x(1), x(3), HI_HALVES],
-    ] as const;
-    rows.forEach(([l, r, pick], i) => {
-      emit(get(d), get(l), get(r), pick, v128Store(i * NR * 4 + 16 * half));
-    });
-  }
-  emit(get(s), i32(16), ADD, set(s), get(d), i32(4 * NR * 4), ADD, set(d));
-  emit(get(q), i32(1), ADD, set(q), BR(0), END, END);
-  emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
-  return [...vec([[...uleb(5), I32], [...uleb(12), V128]]), ...code];
-}
-
 /**
  * The module's bytes: it imports its memory as `env.mem` (`shared` for the heap) and
  * exports `gemm`, `packRows` and `packCols`; `fused` needs relaxed SIMD.
  */
 export function gemmModuleBytes(fused: boolean, shared = false): Uint8Array<ArrayBuffer> {
   const i32s = (n: number) => Array.from({ length: n }, () => [I32]);
-  const bodies = [gemmBody(fused), packRowsBody(), packColsBody()];
+  const bodies = [
+    gemmBody(fused),
+    packRowsBody(),
+    packColsBody(),
+    packStripRowsBody(),
+    packStripColsBody(),
+  ];
   const memory = shared ? [0x03, 0, ...uleb(65536)] : [0x00, 0];
   return new Uint8Array([
     ...HEADER,
-    ...section(1, vec([7, 5, 6].map((n) => [0x60, ...vec(i32s(n)), 0]))),
+    ...section(1, vec([7, 5, 6, 4, 4].map((n) => [0x60, ...vec(i32s(n)), 0]))),
     ...section(2, vec([[...name("env"), ...name("mem"), 0x02, ...memory]])),
-    ...section(3, vec([[0], [1], [2]])),
+    ...section(3, vec([[0], [1], [2], [3], [4]])),
     ...section(
       7,
-      vec(["gemm", "packRows", "packCols"].map((f, i) => [...name(f), 0x00, i])),
+      vec(EXPORTS.map((f, i) => [...name(f), 0x00, i])),
     ),
     ...section(10, vec(bodies.map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
+
+const EXPORTS = ["gemm", "packRows", "packCols", "packStripRows", "packStripCols"] as const;
 
 /** The instantiated kernel and where it works. */
 export interface GemmModule {
@@ -219,6 +165,8 @@ export interface GemmModule {
   ) => void;
   packRows: (src: number, dst: number, kc: number, panels: number, rs: number) => void;
   packCols: (src: number, dst: number, kc4: number, panels: number, cs: number, kc: number) => void;
+  packStripRows: (src: number, dst: number, kc4: number, rs: number) => void;
+  packStripCols: (src: number, dst: number, kc: number, cs: number) => void;
 }
 
 let instance: GemmModule | null | undefined;
@@ -235,7 +183,7 @@ export function gemmModule(): GemmModule | null {
       const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), {
         env: { mem: memory },
       })
-        .exports as unknown as Pick<GemmModule, "gemm" | "packRows" | "packCols">;
+        .exports as unknown as Pick<GemmModule, (typeof EXPORTS)[number]>;
       instance = { memory, heap: shared, fused, ...exports };
     } else instance = null;
   }
@@ -301,7 +249,7 @@ export function gemmF32(
   if (base < 0) return false;
   const c = inPlace ? cStart : base + edgeBase + MR * edgeLd * 4;
   const f = new Float32Array(g.memory.buffer);
-  const sA = (base + aBase) / 4, sB = base + bBase, edge = base + edgeBase;
+  const sB = base + bBase, edge = base + edgeBase;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc), full = Math.floor(nc / NR), cols = nc - full * NR;
     for (let pc = 0; pc < k; pc += KC) {
@@ -309,7 +257,7 @@ export function gemmF32(
       packB(g, f, sB, b, bSpan, pc, jc, kc, nc);
       for (let i = 0; i < m; i += MR) {
         const rows = Math.min(MR, m - i);
-        packA(f, sA, a, i, rows, pc, kc);
+        packA(g, f, base + aBase, a, aSpan, i, rows, pc, kc);
         const cRow = c + 4 * (i * n + jc);
         if (rows === MR) {
           if (full > 0) g.gemm(base + aBase, sB, cRow, full, kc, n * 4, acc);
@@ -346,23 +294,58 @@ function merge(
   }
 }
 
+/**
+ * Packs the MR x kc strip of A at (i0, p0) at byte `dst`: by SIMD when A lies in the heap
+ * with unit stride along its rows or its columns and the strip is whole, else (and for the
+ * columns left over) by the TypeScript loop.
+ */
 function packA(
+  g: GemmModule,
+  f: Float32Array,
+  dst: number,
+  a: MatrixView,
+  aSpan: [number, number] | null,
+  i0: number,
+  rows: number,
+  p0: number,
+  kc: number,
+): void {
+  const at = aSpan === null || rows < MR
+    ? -1
+    : aSpan[0] + 4 * (i0 * a.rowStride + p0 * a.colStride);
+  if (at >= 0 && a.colStride === 1 && kc >= 4) {
+    const kc4 = Math.floor(kc / 4);
+    g.packStripRows(at, dst, kc4, 4 * a.rowStride);
+    packALoop(f, dst / 4, a, i0, rows, p0, 4 * kc4, kc);
+  } else if (at >= 0 && a.rowStride === 1) g.packStripCols(at, dst, kc, 4 * a.colStride);
+  else packALoop(f, dst / 4, a, i0, rows, p0, 0, kc);
+}
+
+/** Columns `q0` to `q1` (excluded) of the strip, by the TypeScript loop. */
+function packALoop(
   f: Float32Array,
   base: number,
   a: MatrixView,
   i0: number,
   rows: number,
   p0: number,
-  kc: number,
+  q0: number,
+  q1: number,
 ): void {
   const d = a.data, rs = a.rowStride, cs = a.colStride;
   const s0 = a.offset + i0 * rs + p0 * cs;
   for (let r = 0; r < MR; r++) {
     if (r >= rows) {
-      for (let p = 0; p < kc; p++) f[base + p * MR + r] = 0;
+      for (let p = q0; p < q1; p++) f[base + p * MR + r] = 0;
       continue;
     }
-    for (let p = 0, s = s0 + r * rs, o = base + r; p < kc; p++, s += cs, o += MR) f[o] = d[s];
+    for (
+      let p = q0, s = s0 + r * rs + q0 * cs, o = base + q0 * MR + r;
+      p < q1;
+      p++, s += cs, o += MR
+    ) {
+      f[o] = d[s];
+    }
   }
 }
 

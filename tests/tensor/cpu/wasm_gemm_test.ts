@@ -16,10 +16,7 @@ function privateModule(fused: boolean): GemmModule {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const mod = new WebAssembly.Module(gemmModuleBytes(fused, false));
   const exports = new WebAssembly.Instance(mod, { env: { mem: memory } })
-    .exports as unknown as Pick<
-      GemmModule,
-      "gemm" | "packRows" | "packCols"
-    >;
+    .exports as unknown as Omit<GemmModule, "memory" | "heap" | "fused">;
   return { memory, heap: false, fused, ...exports };
 }
 
