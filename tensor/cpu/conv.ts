@@ -249,6 +249,61 @@ function maxPool(
 ): void {
   const { n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = g;
   let o = 0;
+  if (ph === 0 && pw === 0 && dh === 1 && dw === 1) {
+    // every window lies inside the plane (no padding, and oh, ow only count whole windows):
+    // no clipping, and the same comparisons in the same order as below
+    for (let b = 0; b < n; b++) {
+      for (let ci = 0; ci < c; ci++) {
+        const plane = xo + b * s0 + ci * s1;
+        for (let y = 0; y < oh; y++) {
+          const r0 = y * sh;
+          if (kh === 2 && kw === 2) {
+            // the common 2 x 2 window, unrolled: twice as fast as the loops below
+            const a = plane + r0 * s2, b2 = a + s2, ra = r0 * w, rb = ra + w;
+            for (let ox = 0; ox < ow; ox++, o++) {
+              const c0 = ox * sw, q = c0 * s3;
+              let best = x[a + q], arg = ra + c0;
+              let v = x[a + q + s3];
+              if (v > best || v !== v) {
+                best = v;
+                arg = ra + c0 + 1;
+              }
+              v = x[b2 + q];
+              if (v > best || v !== v) {
+                best = v;
+                arg = rb + c0;
+              }
+              v = x[b2 + q + s3];
+              if (v > best || v !== v) {
+                best = v;
+                arg = rb + c0 + 1;
+              }
+              out[o] = best;
+              index[o] = arg;
+            }
+            continue;
+          }
+          for (let ox = 0; ox < ow; ox++, o++) {
+            const c0 = ox * sw;
+            let best = x[plane + r0 * s2 + c0 * s3], arg = r0 * w + c0;
+            for (let i = 0; i < kh; i++) {
+              const row = plane + (r0 + i) * s2;
+              for (let j = i === 0 ? 1 : 0; j < kw; j++) {
+                const v = x[row + (c0 + j) * s3];
+                if (v > best || v !== v) {
+                  best = v;
+                  arg = (r0 + i) * w + c0 + j;
+                }
+              }
+            }
+            out[o] = best;
+            index[o] = arg;
+          }
+        }
+      }
+    }
+    return;
+  }
   for (let b = 0; b < n; b++) {
     for (let ci = 0; ci < c; ci++) {
       const plane = xo + b * s0 + ci * s1;

@@ -396,6 +396,43 @@ Deno.test("maxPool2d() gives a tied window's whole gradient to its first maximum
   assert.deepEqual([...x.grad!.toArray()], [1, 0, 0, 0]);
 });
 
+Deno.test("maxPool2d() without padding (its unrolled fast paths) matches plain loops, NaN and ties", () => {
+  // values 0..4 with ties, a NaN here and there; a permuted (strided) view as well
+  const [n, c, h, w] = [2, 3, 7, 9];
+  const values = Array.from(
+    { length: n * c * h * w },
+    (_, i) => (i % 13 === 5 ? NaN : (i * 7) % 5),
+  );
+  const base = tensor(values).reshape([n, h, w, c]);
+  for (const x of [base.permute([0, 3, 1, 2]), base.permute([0, 3, 1, 2]).contiguous()]) {
+    for (const [k, stride] of [[2, 2], [2, 1], [3, 2], [3, 3], [1, 1]]) {
+      const oh = Math.floor((h - k) / stride) + 1, ow = Math.floor((w - k) / stride) + 1;
+      const xs = x.toNested() as number[][][][];
+      const want: number[] = [];
+      for (let b = 0; b < n; b++) {
+        for (let ci = 0; ci < c; ci++) {
+          for (let y = 0; y < oh; y++) {
+            for (let ox = 0; ox < ow; ox++) {
+              let best = xs[b][ci][y * stride][ox * stride];
+              for (let i = 0; i < k; i++) {
+                for (let j = 0; j < k; j++) {
+                  const v = xs[b][ci][y * stride + i][ox * stride + j];
+                  if (v > best || v !== v) best = v;
+                }
+              }
+              want.push(best);
+            }
+          }
+        }
+      }
+      const got = [...maxPool2d(x, k, { stride }).toArray()];
+      got.forEach((v, i) =>
+        assert.ok(Object.is(v, want[i]), `k ${k} stride ${stride}: [${i}] ${v} vs ${want[i]}`)
+      );
+    }
+  }
+});
+
 Deno.test("maxPool2d() never picks padding, even when every input is negative", () => {
   const x = tensor([[[[-5, -4], [-3, -2]]]]);
   assert.deepEqual([...maxPool2d(x, 2, { stride: 1, padding: 1 }).toArray()], [
