@@ -204,7 +204,13 @@ function scratchAt(g: GemmModule, bytes: number): number {
     if (scratch !== null) release(scratch);
     scratch = acquire("float32", Math.ceil(bytes / 4)) as Float32Array;
   }
-  return heapAddress(scratch);
+  const at = heapAddress(scratch);
+  if (at < 0) {
+    // a full heap gave a plain buffer: drop it, so a later call asks the heap again
+    release(scratch);
+    scratch = null;
+  }
+  return at;
 }
 
 /**

@@ -41,6 +41,28 @@ Deno.test("once the heap is full, buffers come from plain memory and still compu
   }
 });
 
+Deno.test("a full heap sends matmul to the TypeScript kernel, and back once it has room", () => {
+  const a = randn([61, 47]), b = randn([47, 53]);
+  const want = a.matmul(b).toArray();
+  const previous = setHeapLimit(heapBytes());
+  try {
+    // a product whose scratch (its 9 MB result) outgrows any scratch held so far
+    const x = randn([1500, 8]), y = randn([8, 1500]);
+    const got = x.matmul(y).toArray(), [xs, ys] = [x.toArray(), y.toArray()];
+    for (const [i, j] of [[0, 0], [1499, 1499], [700, 31]]) {
+      let s = 0;
+      for (let p = 0; p < 8; p++) s += xs[i * 8 + p] * ys[p * 1500 + j];
+      assert.ok(Math.abs(got[i * 1500 + j] - s) < 1e-4 * (1 + Math.abs(s)), `[${i}, ${j}]`);
+    }
+  } finally {
+    setHeapLimit(previous);
+  }
+  // the SIMD kernel again: the TypeScript one sums in double and rounds differently
+  const again = a.matmul(b);
+  assert.ok(heapAddress(again.data) >= 0);
+  assert.deepEqual([...again.toArray()], [...want]);
+});
+
 Deno.test("a heap buffer whose tensor was dropped without dispose comes back to the pool", async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   assert.ok(gc, "the test task runs with --v8-flags=--expose-gc");
