@@ -3,7 +3,7 @@
  * 4 KiB page on the machines we measure on, so outputs come from released buffers when one
  * of the right class is free, and fresh bytes are counted so tests can assert reuse.
  *
- * Float buffers of `HEAP_MIN_BYTES` or more live in the WebAssembly heap (`heap.ts`), where
+ * Buffers of `HEAP_MIN_BYTES` or more live in the WebAssembly heap (`heap.ts`), where
  * SIMD kernels reach them in place; the rest, and everything once the heap is full, are
  * plain `ArrayBuffer`s. The GC cannot see into the heap, so a heap buffer whose tensor was
  * dropped without `dispose()` comes back through a `FinalizationRegistry`, when the event
@@ -19,7 +19,7 @@ import { heapAlloc, heapBuffer, heapBytes } from "./heap.ts";
 /** Buffers of at most this many bytes are pooled; larger ones are left to the GC. */
 const MAX_POOLED_BYTES_TOTAL = 1 << 30;
 const MIN_CLASS = 64;
-/** Float buffers of at least this many bytes go to the WebAssembly heap. */
+/** Buffers of at least this many bytes go to the WebAssembly heap. */
 export const HEAP_MIN_BYTES = 1024;
 
 const free = new Map<number, ArrayBuffer[]>();
@@ -42,7 +42,7 @@ function freeBlock(block: HeapBlock): void {
   pooledBytes += block.cls;
 }
 
-function fromHeap(dtype: "float32" | "float64", cls: number, length: number): TypedArray | null {
+function fromHeap(dtype: DType, cls: number, length: number): TypedArray | null {
   let address = heapFree.get(cls)?.pop();
   if (address !== undefined) {
     pooledBytes -= cls;
@@ -55,6 +55,8 @@ function fromHeap(dtype: "float32" | "float64", cls: number, length: number): Ty
   const buffer = heapBuffer();
   const array = dtype === "float64"
     ? new Float64Array(buffer, address, length)
+    : dtype === "int32"
+    ? new Int32Array(buffer, address, length)
     : new Float32Array(buffer, address, length);
   const block = { address, cls };
   heapBlocks.set(array, block);
@@ -74,7 +76,7 @@ function sizeClass(bytes: number): number {
 /** A typed array of `length` elements from the pool; its contents are undefined. */
 export function acquire(dtype: DType, length: number): TypedArray {
   const cls = sizeClass(length * BYTES[dtype]);
-  if (dtype !== "int32" && cls >= HEAP_MIN_BYTES) {
+  if (cls >= HEAP_MIN_BYTES) {
     const array = fromHeap(dtype, cls, length);
     if (array !== null) return array;
   }
