@@ -13,6 +13,8 @@
  * @module
  */
 
+import { heapAddress } from "../heap.ts";
+import { maxPool2x2 } from "./wasm_pool.ts";
 /** A floating typed array, as the kernels read and write. */
 export type Float = Float32Array | Float64Array;
 
@@ -385,6 +387,17 @@ function maxGather(
  */
 export function maxPoolKernel(x: Strided4, g: Window2d, out: Float, index: Int32Array): void {
   const [s0, s1, s2, s3] = x.strides;
+  const { n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow } = g;
+  const simd = out instanceof Float32Array && x.data instanceof Float32Array ? maxPool2x2() : null;
+  const at = heapAddress(x.data), outAt = heapAddress(out), indexAt = heapAddress(index);
+  if (
+    simd !== null && at >= 0 && outAt >= 0 && indexAt >= 0 && ow >= 4 &&
+    kh === 2 && kw === 2 && sh === 2 && sw === 2 && ph === 0 && pw === 0 && dh === 1 &&
+    dw === 1 && s3 === 1 && s2 === w && s1 === h * w && (n === 1 || s0 === c * s1)
+  ) {
+    simd(at + 4 * x.offset, outAt, indexAt, n * c, 4 * h * w, w, oh, ow);
+    return;
+  }
   forDType(maxPool, out)(x.data, x.offset, s0, s1, s2, s3, g, out, index);
 }
 

@@ -398,7 +398,7 @@ Deno.test("maxPool2d() gives a tied window's whole gradient to its first maximum
 
 Deno.test("maxPool2d() without padding (its unrolled fast paths) matches plain loops, NaN and ties", () => {
   // values 0..4 with ties, a NaN here and there; a permuted (strided) view as well
-  const [n, c, h, w] = [2, 3, 7, 9];
+  const [n, c, h, w] = [2, 3, 15, 21]; // outputs of 1 KiB and more: the SIMD kernel
   const values = Array.from(
     { length: n * c * h * w },
     (_, i) => (i % 13 === 5 ? NaN : (i * 7) % 5),
@@ -430,6 +430,36 @@ Deno.test("maxPool2d() without padding (its unrolled fast paths) matches plain l
         assert.ok(Object.is(v, want[i]), `k ${k} stride ${stride}: [${i}] ${v} vs ${want[i]}`)
       );
     }
+  }
+});
+
+Deno.test("maxPool2d() without padding sends each window's gradient where plain loops pick", () => {
+  const [n, c, h, w] = [2, 3, 15, 21]; // outputs of 1 KiB and more: the SIMD kernel
+  const values = Array.from(
+    { length: n * c * h * w },
+    (_, i) => (i % 13 === 5 ? NaN : (i * 7) % 5),
+  );
+  for (const [k, stride] of [[2, 2], [3, 2]]) {
+    const x = tensor(values, { requiresGrad: true });
+    maxPool2d(x.reshape([n, c, h, w]), k, { stride }).sum().backward();
+    const oh = Math.floor((h - k) / stride) + 1, ow = Math.floor((w - k) / stride) + 1;
+    const want = new Array<number>(values.length).fill(0);
+    for (let plane = 0; plane < n * c; plane++) {
+      for (let y = 0; y < oh; y++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let best = NaN, arg = -1;
+          for (let i = 0; i < k; i++) {
+            for (let j = 0; j < k; j++) {
+              const at = plane * h * w + (y * stride + i) * w + ox * stride + j;
+              const v = values[at];
+              if (arg < 0 || v > best || v !== v) [best, arg] = [v, at];
+            }
+          }
+          want[arg] += 1;
+        }
+      }
+    }
+    assert.deepEqual([...x.grad!.toArray()], want, `k ${k} stride ${stride}`);
   }
 });
 
