@@ -15,6 +15,7 @@
 
 import { heapAddress } from "../heap.ts";
 import { maxPool2x2 } from "./wasm_pool.ts";
+import { addRows } from "./wasm_rows.ts";
 /** A floating typed array, as the kernels read and write. */
 export type Float = Float32Array | Float64Array;
 
@@ -227,7 +228,51 @@ export function col2imKernel(
   out: Float,
 ): void {
   const [t0, t1, t2] = cols.strides;
+  const add = out instanceof Float32Array && cols.data instanceof Float32Array ? addRows() : null;
+  const src = heapAddress(cols.data), dst = heapAddress(out);
+  if (add !== null && src >= 0 && dst >= 0 && t2 === 1 && g.sw === 1) {
+    out.fill(0, 0, g.n * g.c * g.h * g.w);
+    col2imRows(add, src + 4 * cols.offset, t0, t1, g, dst);
+    return;
+  }
   forDType(col2im, out)(cols.data, cols.offset, t0, t1, t2, g, out);
+}
+
+/**
+ * col2im for stride-1 rows through the SIMD `addRows`: each (image, channel, tap) adds its
+ * block of rows at once, in the loop's order, so every element gets the same sums. `src`
+ * and `dst` are byte addresses of the columns' element 0 and of the image.
+ */
+function col2imRows(
+  add: NonNullable<ReturnType<typeof addRows>>,
+  src: number,
+  t0: number,
+  t1: number,
+  g: Window2d,
+  dst: number,
+): void {
+  const { n, c, h, w, kh, kw, sh, ph, pw, dh, dw, oh, ow } = g;
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      const plane = (b * c + ci) * h * w;
+      for (let i = 0; i < kh; i++) {
+        // output rows whose input row y*sh - ph + i*dh lies inside [0, h)
+        const yLo = Math.max(0, Math.ceil((ph - i * dh) / sh));
+        const yHi = Math.min(oh, Math.floor((h - 1 + ph - i * dh) / sh) + 1);
+        if (yHi <= yLo) continue;
+        for (let j = 0; j < kw; j++) {
+          const shift = j * dw - pw;
+          const lo = Math.min(ow, shift >= 0 ? 0 : -shift);
+          const hi = Math.max(lo, Math.min(ow, w - shift));
+          if (hi <= lo) continue;
+          const r = (ci * kh + i) * kw + j;
+          const from = src + 4 * (b * t0 + r * t1 + yLo * ow + lo);
+          const to = dst + 4 * (plane + (yLo * sh - ph + i * dh) * w + shift + lo);
+          add(from, to, yHi - yLo, hi - lo, 4 * ow, 4 * sh * w);
+        }
+      }
+    }
+  }
 }
 
 // ---- max pooling --------------------------------------------------------------------------

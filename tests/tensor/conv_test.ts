@@ -18,7 +18,8 @@ import {
   noGrad,
   ones,
   randn,
-  type Tensor,
+  Storage,
+  Tensor,
   tensor,
   tidy,
   unfold,
@@ -476,6 +477,31 @@ Deno.test("maxPool2d() never picks padding, even when every input is negative", 
     -2,
     -2,
   ]);
+});
+
+Deno.test("fold() over heap tensors (the SIMD rows) gives the plain loop's bits", () => {
+  manualSeed(11);
+  const configs: {
+    k: [number, number];
+    padding: [number, number];
+    stride: [number, number];
+    dilation: number;
+  }[] = [
+    { k: [3, 3], padding: [1, 1], stride: [1, 1], dilation: 1 },
+    { k: [3, 3], padding: [0, 0], stride: [2, 1], dilation: 1 },
+    { k: [2, 2], padding: [1, 1], stride: [1, 1], dilation: 2 },
+    { k: [3, 2], padding: [1, 0], stride: [1, 1], dilation: 1 },
+  ];
+  for (const { k, padding, stride, dilation } of configs) {
+    const image = randn([2, 3, 11, 13]);
+    const cols = unfold(image, k, { padding, stride, dilation });
+    const plain = new Tensor(new Storage(cols.toArray(), false), cols.shape);
+    const options = { padding, stride, dilation };
+    const got = fold(cols, [11, 13], k, options).toArray();
+    const want = fold(plain, [11, 13], k, options).toArray();
+    assert.equal(got.length, want.length);
+    got.forEach((v, i) => assert.ok(Object.is(v, want[i]), `k ${k} stride ${stride}: [${i}]`));
+  }
 });
 
 Deno.test("fold() of unfold() counts how many windows cover each pixel", () => {
