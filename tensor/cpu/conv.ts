@@ -15,7 +15,7 @@
 
 import { heapAddress } from "../heap.ts";
 import { maxPool2x2 } from "./wasm_pool.ts";
-import { addRows } from "./wasm_rows.ts";
+import { addRows, copyRows, type RowsLoop } from "./wasm_rows.ts";
 /** A floating typed array, as the kernels read and write. */
 export type Float = Float32Array | Float64Array;
 
@@ -208,7 +208,60 @@ function col2im(
  */
 export function im2colKernel(x: Strided4, g: Window2d, out: Float): void {
   const [s0, s1, s2, s3] = x.strides;
+  const copy = out instanceof Float32Array && x.data instanceof Float32Array ? copyRows() : null;
+  const src = heapAddress(x.data), dst = heapAddress(out);
+  if (copy !== null && src >= 0 && dst >= 0 && s3 === 1 && g.sw === 1) {
+    out.fill(0, 0, g.n * g.c * g.kh * g.kw * g.oh * g.ow); // what padding leaves
+    im2colRows(copy, src + 4 * x.offset, s0, s1, s2, g, dst);
+    return;
+  }
   forDType(im2col, out)(x.data, x.offset, s0, s1, s2, s3, g, out);
+}
+
+/**
+ * im2col for stride-1 rows through the SIMD `copyRows`: each (image, channel, tap) copies
+ * the block of rows that lies inside the input at once. `src` and `dst` are byte addresses
+ * of the input's element 0 and of the columns.
+ */
+function im2colRows(
+  copy: RowsLoop,
+  src: number,
+  s0: number,
+  s1: number,
+  s2: number,
+  g: Window2d,
+  dst: number,
+): void {
+  const { n, c, kh, kw, oh, ow } = g;
+  let r = 0;
+  for (let b = 0; b < n; b++) {
+    for (let ci = 0; ci < c; ci++) {
+      const plane = src + 4 * (b * s0 + ci * s1);
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++, r++) {
+          const [yLo, yHi, lo, hi, row0, shift] = tapRange(g, i, j);
+          if (yHi <= yLo || hi <= lo) continue;
+          const from = plane + 4 * (row0 * s2 + shift + lo);
+          const to = dst + 4 * (r * oh * ow + yLo * ow + lo);
+          copy(from, to, yHi - yLo, hi - lo, 4 * g.sh * s2, 4 * ow);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * For tap (i, j) of stride-1 rows: the output rows [yLo, yHi) and columns [lo, hi) whose
+ * input lies inside the image, the input row of output row yLo, and the tap's column shift.
+ */
+function tapRange(g: Window2d, i: number, j: number): number[] {
+  const { h, w, sh, ph, pw, dh, dw, oh, ow } = g;
+  const yLo = Math.max(0, Math.ceil((ph - i * dh) / sh));
+  const yHi = Math.min(oh, Math.floor((h - 1 + ph - i * dh) / sh) + 1);
+  const shift = j * dw - pw;
+  const lo = Math.min(ow, shift >= 0 ? 0 : -shift);
+  const hi = Math.max(lo, Math.min(ow, w - shift));
+  return [yLo, yHi, lo, hi, yLo * sh - ph + i * dh, shift];
 }
 
 /**
@@ -244,30 +297,24 @@ export function col2imKernel(
  * and `dst` are byte addresses of the columns' element 0 and of the image.
  */
 function col2imRows(
-  add: NonNullable<ReturnType<typeof addRows>>,
+  add: RowsLoop,
   src: number,
   t0: number,
   t1: number,
   g: Window2d,
   dst: number,
 ): void {
-  const { n, c, h, w, kh, kw, sh, ph, pw, dh, dw, oh, ow } = g;
+  const { n, c, h, w, kh, kw, sh, ow } = g;
   for (let b = 0; b < n; b++) {
     for (let ci = 0; ci < c; ci++) {
       const plane = (b * c + ci) * h * w;
       for (let i = 0; i < kh; i++) {
-        // output rows whose input row y*sh - ph + i*dh lies inside [0, h)
-        const yLo = Math.max(0, Math.ceil((ph - i * dh) / sh));
-        const yHi = Math.min(oh, Math.floor((h - 1 + ph - i * dh) / sh) + 1);
-        if (yHi <= yLo) continue;
         for (let j = 0; j < kw; j++) {
-          const shift = j * dw - pw;
-          const lo = Math.min(ow, shift >= 0 ? 0 : -shift);
-          const hi = Math.max(lo, Math.min(ow, w - shift));
-          if (hi <= lo) continue;
+          const [yLo, yHi, lo, hi, row0, shift] = tapRange(g, i, j);
+          if (yHi <= yLo || hi <= lo) continue;
           const r = (ci * kh + i) * kw + j;
           const from = src + 4 * (b * t0 + r * t1 + yLo * ow + lo);
-          const to = dst + 4 * (plane + (yLo * sh - ph + i * dh) * w + shift + lo);
+          const to = dst + 4 * (plane + row0 * w + shift + lo);
           add(from, to, yHi - yLo, hi - lo, 4 * ow, 4 * sh * w);
         }
       }

@@ -1,9 +1,9 @@
 /**
- * `addRows(src, dst, rows, len, srcStride, dstStride)` as WebAssembly SIMD: adds `rows`
- * runs of `len` floats at `src` (runs `srcStride` bytes apart) into the runs at `dst`. It is
- * the inner loop of col2im, convolution's backward to its input, for stride-1 windows over
- * tensors in the heap: each (channel, tap) adds a shifted block of the columns into the
- * image, four floats per instruction.
+ * `copyRows` and `addRows(src, dst, rows, len, srcStride, dstStride)` as WebAssembly SIMD:
+ * copy, or add, `rows` runs of `len` floats at `src` (runs `srcStride` bytes apart) into the
+ * runs at `dst`. They are the inner loops of im2col and col2im (convolution's forward and
+ * its backward to the input) for stride-1 windows over tensors in the heap: each (channel,
+ * tap) moves a shifted block of rows at once, four floats per instruction.
  * @module
  */
 
@@ -35,7 +35,7 @@ const F32X4_ADD = simd(0xe4);
 const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0], F32_ADD = 0x92;
 const SHR_U = 0x76, AND = 0x71;
 
-function addRowsBody(): number[] {
+function rowsBody(add: boolean): number[] {
   const [src, dst, rows, len, srcStride, dstStride] = [0, 1, 2, 3, 4, 5];
   const [r, k, s, d, vectors] = [6, 7, 8, 9, 10];
   const code: number[] = [];
@@ -45,19 +45,22 @@ function addRowsBody(): number[] {
   emit(get(src), get(r), get(srcStride), MUL, ADD, set(s));
   emit(get(dst), get(r), get(dstStride), MUL, ADD, set(d), get(vectors), set(k));
   emit(BLOCK, LOOP, get(k), EQZ, BR_IF(1)); // four floats at a time
-  emit(get(d), get(d), v128Load(0), get(s), v128Load(0), F32X4_ADD, v128Store(0));
+  if (add) emit(get(d), get(d), v128Load(0), get(s), v128Load(0), F32X4_ADD, v128Store(0));
+  else emit(get(d), get(s), v128Load(0), v128Store(0));
   emit(get(s), i32(16), ADD, set(s), get(d), i32(16), ADD, set(d));
   emit(get(k), i32(1), SUB, set(k), BR(0), END, END);
   emit(get(len), i32(3), AND, set(k));
   emit(BLOCK, LOOP, get(k), EQZ, BR_IF(1)); // the rest one by one
-  emit(get(d), get(d), F32_LOAD, get(s), F32_LOAD, F32_ADD, F32_STORE);
+  if (add) emit(get(d), get(d), F32_LOAD, get(s), F32_LOAD, F32_ADD, F32_STORE);
+  else emit(get(d), get(s), F32_LOAD, F32_STORE);
   emit(get(s), i32(4), ADD, set(s), get(d), i32(4), ADD, set(d));
   emit(get(k), i32(1), SUB, set(k), BR(0), END, END);
   emit(get(r), i32(1), ADD, set(r), BR(0), END, END, END);
   return [...uleb(1), ...uleb(5), I32, ...code];
 }
 
-type AddRows = (
+/** A compiled `copyRows` or `addRows`. */
+export type RowsLoop = (
   src: number,
   dst: number,
   rows: number,
@@ -66,17 +69,28 @@ type AddRows = (
   dstStride: number,
 ) => void;
 
-let loop: AddRows | null | undefined;
+const loops = new Map<boolean, RowsLoop | null>();
 
-/** The compiled loop, or null where the heap or WebAssembly SIMD is unavailable. */
-export function addRows(): AddRows | null {
+function rows(add: boolean): RowsLoop | null {
+  let loop = loops.get(add);
   if (loop === undefined) {
     const mem = heapMemory();
-    const bytes = heapModule(6, 0, addRowsBody());
+    const bytes = heapModule(6, 0, rowsBody(add));
     loop = mem !== null && WebAssembly.validate(bytes)
       ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports
-        .f as AddRows
+        .f as RowsLoop
       : null;
+    loops.set(add, loop);
   }
   return loop;
+}
+
+/** The compiled add, or null where the heap or WebAssembly SIMD is unavailable. */
+export function addRows(): RowsLoop | null {
+  return rows(true);
+}
+
+/** The compiled copy, or null where the heap or WebAssembly SIMD is unavailable. */
+export function copyRows(): RowsLoop | null {
+  return rows(false);
 }

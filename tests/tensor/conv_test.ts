@@ -479,7 +479,7 @@ Deno.test("maxPool2d() never picks padding, even when every input is negative", 
   ]);
 });
 
-Deno.test("fold() over heap tensors (the SIMD rows) gives the plain loop's bits", () => {
+Deno.test("unfold() and fold() over heap tensors (the SIMD rows) give the plain loops' bits", () => {
   manualSeed(11);
   const configs: {
     k: [number, number];
@@ -495,6 +495,11 @@ Deno.test("fold() over heap tensors (the SIMD rows) gives the plain loop's bits"
   for (const { k, padding, stride, dilation } of configs) {
     const image = randn([2, 3, 11, 13]);
     const cols = unfold(image, k, { padding, stride, dilation });
+    const plainImage = new Tensor(new Storage(image.toArray(), false), image.shape);
+    const plainCols = unfold(plainImage, k, { padding, stride, dilation }).toArray();
+    cols.toArray().forEach((v, i) =>
+      assert.ok(Object.is(v, plainCols[i]), `unfold k ${k}: [${i}]`)
+    );
     const plain = new Tensor(new Storage(cols.toArray(), false), cols.shape);
     const options = { padding, stride, dilation };
     const got = fold(cols, [11, 13], k, options).toArray();
