@@ -7,7 +7,7 @@
  * @module
  */
 
-import { heapAddress, heapMemory } from "../tensor/heap.ts";
+import { heapAddress } from "../tensor/heap.ts";
 import {
   ADD,
   DEMOTE,
@@ -20,6 +20,7 @@ import {
   FSUB,
   GE_U,
   get,
+  heapFunction,
   heapModule,
   HIGH_HALF,
   I32,
@@ -140,12 +141,7 @@ function loopFor(f64: boolean, decoupled: boolean, l2: boolean, amsgrad: boolean
   const key = `${f64}${decoupled}${l2}${amsgrad}`;
   let loop = loops.get(key);
   if (loop === undefined) {
-    const mem = heapMemory();
-    const bytes = adamModuleBytes({ f64, decoupled, l2, amsgrad });
-    loop = mem !== null && WebAssembly.validate(bytes)
-      ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports
-        .f as AdamLoop
-      : null;
+    loop = heapFunction<AdamLoop>(adamModuleBytes({ f64, decoupled, l2, amsgrad }));
     loops.set(key, loop);
   }
   return loop;

@@ -11,7 +11,6 @@
  * @module
  */
 
-import { heapMemory } from "../heap.ts";
 import {
   ABS,
   ADD,
@@ -29,6 +28,7 @@ import {
   GE_U,
   get,
   GT,
+  heapFunction,
   heapModule,
   HIGH_HALF,
   I32,
@@ -189,17 +189,6 @@ export function simdModuleBytes(
 }
 
 const loops = new Map<string, SimdLoop | null>();
-let available: boolean | undefined;
-
-/** Whether this runtime has WebAssembly SIMD and the shared heap. */
-function simdAvailable(): boolean {
-  if (available === undefined) {
-    available = heapMemory() !== null &&
-      WebAssembly.validate(simdModuleBytes({ leaf: 0 }, 1, 0, false));
-  }
-  return available;
-}
-
 /**
  * The compiled loop for `node` (cached under `key`), or null where it has an op without a
  * SIMD form, or where the heap or WebAssembly SIMD is unavailable.
@@ -213,12 +202,9 @@ export function simdLoop(
 ): SimdLoop | null {
   let loop = loops.get(key);
   if (loop === undefined) {
-    loop = null;
-    if (simdCovers(node) && simdAvailable()) {
-      const mod = new WebAssembly.Module(simdModuleBytes(node, leaves, scalars, f64));
-      const env = { mem: heapMemory()! };
-      loop = new WebAssembly.Instance(mod, { env }).exports.f as SimdLoop;
-    }
+    loop = simdCovers(node)
+      ? heapFunction<SimdLoop>(simdModuleBytes(node, leaves, scalars, f64))
+      : null;
     loops.set(key, loop);
   }
   return loop;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { heapMemory } from "../heap.ts";
+
 /** Unsigned LEB128. */
 export function uleb(n: number): number[] {
   const out: number[] = [];
@@ -138,6 +140,21 @@ export const BR = (depth: number): number[] => [0x0c, depth];
 export const BR_IF = (depth: number): number[] => [0x0d, depth];
 /** i32 tests: equal to zero, unsigned less than. */
 export const EQZ = 0x45, LT_U = 0x49;
+
+/** `i8x16.shuffle` picking 32-bit lanes: 0-3 from the first vector, 4-7 from the second. */
+export function lanes32(l: number[]): number[] {
+  return [...simd(0x0d), ...l.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b))];
+}
+
+/**
+ * Compiles `bytes` (a `heapModule`) against the heap and returns its function `f`, or null
+ * where the heap, or an instruction the module uses (SIMD, relaxed SIMD), is unavailable.
+ */
+export function heapFunction<F>(bytes: Uint8Array<ArrayBuffer>): F | null {
+  const mem = heapMemory();
+  if (mem === null || !WebAssembly.validate(bytes)) return null;
+  return new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports.f as F;
+}
 
 /** Appends instructions (single opcodes or byte runs) to `code`. */
 export function emitter(code: number[]): (...parts: (number | readonly number[])[]) => void {

@@ -17,6 +17,7 @@ import {
   get,
   I32,
   i32,
+  lanes32,
   LOOP,
   MUL,
   set,
@@ -30,12 +31,8 @@ import {
 } from "./wasm_asm.ts";
 import { MR, NR } from "./gemm_tile.ts";
 
-/** `i8x16.shuffle` picking 32-bit lanes: 0-3 from the first vector, 4-7 from the second. */
-const lanes = (
-  l: number[],
-) => [...simd(0x0d), ...l.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b))];
-const LO_PAIRS = lanes([0, 4, 1, 5]), HI_PAIRS = lanes([2, 6, 3, 7]);
-const LO_HALVES = lanes([0, 1, 4, 5]), HI_HALVES = lanes([2, 3, 6, 7]);
+const LO_PAIRS = lanes32([0, 4, 1, 5]), HI_PAIRS = lanes32([2, 6, 3, 7]);
+const LO_HALVES = lanes32([0, 1, 4, 5]), HI_HALVES = lanes32([2, 3, 6, 7]);
 
 /** `packRows(src, dst, kc, panels, rs)`: panel t's row p is the 8 floats at `src + p*rs + t*32`. */
 export function packRowsBody(): number[] {

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { heapMemory } from "../heap.ts";
 import {
   ADD,
   BITSELECT,
@@ -19,9 +18,11 @@ import {
   END,
   GE_U,
   get,
+  heapFunction,
   heapModule,
   I32,
   i32,
+  lanes32,
   LOOP,
   MUL,
   OR,
@@ -37,11 +38,7 @@ import {
 
 const F32X4_NE = simd(0x42), F32X4_GT = simd(0x44);
 const I32X4_SPLAT = simd(0x11), I32X4_ADD = simd(0xae);
-/** 32-bit lanes 0-3 from the first vector, 4-7 from the second. */
-const lanes = (
-  l: number[],
-) => [...simd(0x0d), ...l.flatMap((x) => [0, 1, 2, 3].map((b) => 4 * x + b))];
-const EVENS = lanes([0, 2, 4, 6]), ODDS = lanes([1, 3, 5, 7]);
+const EVENS = lanes32([0, 2, 4, 6]), ODDS = lanes32([1, 3, 5, 7]);
 const I32_SELECT = 0x1b; // `select`: a if c else b
 const LT_S = 0x48;
 
@@ -127,12 +124,7 @@ let loop: MaxPool2x2 | null | undefined;
 /** The compiled kernel, or null where the heap or WebAssembly SIMD is unavailable. */
 export function maxPool2x2(): MaxPool2x2 | null {
   if (loop === undefined) {
-    const mem = heapMemory();
-    const bytes = heapModule(8, 0, maxPoolBody());
-    loop = mem !== null && WebAssembly.validate(bytes)
-      ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports
-        .f as MaxPool2x2
-      : null;
+    loop = heapFunction<MaxPool2x2>(heapModule(8, 0, maxPoolBody()));
   }
   return loop;
 }

@@ -7,7 +7,6 @@
  * @module
  */
 
-import { heapMemory } from "../heap.ts";
 import {
   ADD,
   BLOCK,
@@ -18,6 +17,7 @@ import {
   EQZ,
   GE_U,
   get,
+  heapFunction,
   heapModule,
   I32,
   i32,
@@ -74,12 +74,7 @@ const loops = new Map<boolean, RowsLoop | null>();
 function rows(add: boolean): RowsLoop | null {
   let loop = loops.get(add);
   if (loop === undefined) {
-    const mem = heapMemory();
-    const bytes = heapModule(6, 0, rowsBody(add));
-    loop = mem !== null && WebAssembly.validate(bytes)
-      ? new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem } }).exports
-        .f as RowsLoop
-      : null;
+    loop = heapFunction<RowsLoop>(heapModule(6, 0, rowsBody(add)));
     loops.set(add, loop);
   }
   return loop;
