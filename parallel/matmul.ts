@@ -72,8 +72,9 @@ function heapOperands(
 /**
  * Multi-threaded float32 matmul for the main thread: the first block of rows is computed
  * on the main thread, the others in the pool's workers, each with the single-thread kernel,
- * so the result is the same as on one thread. Operands are packed into shared scratch
- * memory first (O(n²) against the product's O(n³)), and the main thread blocks while the
+ * so the result is the same as on one thread. Operands in the heap, which the workers
+ * share, are read and written where they lie; others are copied into shared scratch
+ * memory first (O(n²) against the product's O(n³)). The main thread blocks while the
  * workers finish its product. `close()` unregisters it and stops the workers.
  *
  * @example
