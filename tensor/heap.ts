@@ -1,6 +1,6 @@
 /**
- * The WebAssembly heap: one shared `WebAssembly.Memory` that holds the pool's large float
- * buffers, so that SIMD kernels read and write tensors where they lie instead of copying
+ * The WebAssembly heap: one shared `WebAssembly.Memory` that holds the pool's large buffers,
+ * so that SIMD kernels read and write tensors where they lie instead of copying
  * them in and out. The memory is shared because growing a plain one detaches every view
  * of it, while a shared one grows in place and its old views stay valid.
  *
