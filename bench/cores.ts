@@ -1,8 +1,9 @@
 /**
  * A control for parallel timings on a shared or noisy machine: `workers` workers each run
- * the MLP's forward and backward on a batch of their own, with no collective, against one
- * worker alone, in alternation. The ratio of the medians is 1.00 when the machine gives the
- * workers a free core each, and 2.00 when two of them share one.
+ * the MLP's forward and backward on a batch of their own (or, `command` `KERNEL`, small
+ * matmuls that stay in cache), with no collective, against one worker alone, in
+ * alternation. The ratio of the medians is 1.00 when the machine gives the workers a free
+ * core each, and 2.00 when two of them share one.
  */
 import { WorkerPool } from "../parallel/mod.ts";
 import { type BenchInit, COMPUTE } from "./parallel_program.ts";
@@ -21,6 +22,7 @@ function median(values: number[]): number {
 export async function coreControl(
   workers = 2,
   rounds = 20,
+  command = COMPUTE,
 ): Promise<{ one: number; many: number; ratio: number }> {
   const init: BenchInit = {
     buffers: new SharedArrayBuffer(0),
@@ -36,7 +38,7 @@ export async function coreControl(
   for (let i = -2; i < rounds; i++) { // two rounds to warm up
     for (const [k, pool] of [one, many].entries()) {
       const start = performance.now();
-      await pool.run(COMPUTE);
+      await pool.run(command);
       if (i >= 0) times[k].push(performance.now() - start);
     }
   }

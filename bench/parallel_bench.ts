@@ -11,7 +11,8 @@
  *   (gathering its batch as the trainer does) against DataParallel on one and on two
  *   workers; samples/s is 256 / the time;
  * - the control: the MLP's forward and backward on 128 samples, one worker against two
- *   at once with no collective (1.00x: the machine gave each worker a free core).
+ *   at once with no collective (1.00x: the machine gave each worker a free core), and the
+ *   same for small matmuls that stay in cache (arithmetic alone).
  *
  * Workers read modules from disk:
  *
@@ -35,7 +36,7 @@ import {
 import { DataParallel, ParallelMatmul, WorkerPool } from "../parallel/mod.ts";
 import { setMatmulExecutor } from "../tensor/cpu/matmul.ts";
 import { buildModel } from "../examples/lib/models.ts";
-import { ADAM, type BenchInit, COMPUTE, REDUCE } from "./parallel_program.ts";
+import { ADAM, type BenchInit, COMPUTE, KERNEL, REDUCE } from "./parallel_program.ts";
 
 const allowed = Deno.permissions.querySync({ name: "read" }).state === "granted";
 const ignore = !allowed;
@@ -207,5 +208,16 @@ for (const workers of COUNTS) {
     ignore,
   }, async () => {
     await (await poolOf.get(workers)!()).run(COMPUTE);
+  });
+}
+
+for (const workers of COUNTS) {
+  Deno.bench({
+    name: `control: 200 matmuls 64x64 in cache, ${workers} worker(s) at once`,
+    group: "control (arithmetic)",
+    baseline: workers === COUNTS[0],
+    ignore,
+  }, async () => {
+    await (await poolOf.get(workers)!()).run(KERNEL);
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The worker program behind bench/parallel_bench.ts and bench/cores.ts: a reduce-scatter
  * over two shared buffers, a sharded Adam step over shared parameters, the MLP's forward
- * and backward on a batch of the worker's own, and an echo for message round trips.
+ * and backward on a batch of the worker's own, small matmuls that stay in cache, and an
+ * echo for message round trips.
  */
 import {
   adamUpdate,
@@ -23,6 +24,11 @@ export const REDUCE = 1, ADAM = 2;
  * collective: N workers take as long as one when the machine gives them N free cores.
  */
 export const COMPUTE = 3;
+/**
+ * 200 products of two 64 x 64 matrices (48 KiB in all, so they stay in the core's cache):
+ * arithmetic alone. N workers take as long as one unless they share arithmetic units.
+ */
+export const KERNEL = 4;
 
 export interface BenchInit {
   /** Two buffers of `length` floats, back to back: what reduce-scatter sums. */
@@ -42,6 +48,7 @@ export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
   const state = { m: new Float32Array(to - from), v: new Float32Array(to - from) };
   let step = 0;
   let mlp: { model: Module; x: Tensor; y: Tensor } | null = null;
+  let small: [Tensor, Tensor] | null = null;
   return {
     run(command) {
       if (command === REDUCE) {
@@ -49,6 +56,10 @@ export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
         const [a, b] = shardRange(n, ctx.size, ctx.rank);
         ctx.collectives.barrier();
         reduceRange(buffers, undefined, buffers[ctx.rank % 2], a, b);
+      } else if (command === KERNEL) {
+        small ??= [rand([64, 64]), rand([64, 64])];
+        const [a, b] = small;
+        for (let i = 0; i < 200; i++) tidy(() => a.matmul(b).realize());
       } else if (command === COMPUTE) {
         if (mlp === null) {
           manualSeed(ctx.rank);
