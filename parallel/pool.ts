@@ -235,7 +235,7 @@ export class WorkerPool implements AsyncDisposable {
    * its integer arguments go through the control block; nothing is posted.
    *
    * @param command The command code (0: no-op; programs number theirs from 1).
-   * @param args Up to 8 integers, read in the workers with `context.arg(i)`.
+   * @param args Up to `ARG_COUNT` (16) integers, read in the workers with `context.arg(i)`.
    */
   async run(command: number, args: readonly number[] = []): Promise<void> {
     const generation = this.#begin("run", command, args);
@@ -272,7 +272,7 @@ export class WorkerPool implements AsyncDisposable {
    * thread; prefer `run` elsewhere.
    *
    * @param command The command code.
-   * @param args Up to 8 integers.
+   * @param args Up to `ARG_COUNT` (16) integers.
    * @param during Work the caller does while the workers run.
    */
   runBlocking(command: number, args: readonly number[], during?: () => void): void {

@@ -162,6 +162,12 @@ Deno.test("WorkerPool rejects bad options and misuse clearly", async () => {
     "WorkerPool: timeoutMs must be a positive number, got -1",
   );
   const pool = await WorkerPool.create({ workers: 1 });
+  await rejectsWith(
+    () => pool.run(0, new Array(17).fill(0)),
+    RangeError,
+    "WorkerPool.run: at most 16 arguments, got 17",
+  );
+  await pool.run(0, new Array(16).fill(0)); // the pool stays usable after a rejected call
   await assert.rejects(
     () => pool.load(new URL("./programs/missing.ts", import.meta.url)),
     (e: unknown) => e instanceof WorkerError && /missing\.ts/.test(e.message),
