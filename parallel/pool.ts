@@ -257,7 +257,9 @@ export class WorkerPool implements AsyncDisposable {
           break;
         }
         const wait = Atomics.waitAsync(this.#control, DONE, generation, left);
-        if (wait.async) await Promise.race([wait.value, this.#stopped.promise]);
+        // no race against #stopped: each race would leave a handler on it until the pool ends;
+        // whatever fails the pool (markFailed, #fail, close) wakes this wait instead
+        if (wait.async) await wait.value;
       }
       this.#finish(command, result);
     } finally {
@@ -459,7 +461,9 @@ export class WorkerPool implements AsyncDisposable {
     // an aborted worker only echoes the first failure: wait for that worker's own report
     if (first < 0 || !this.#errors.has(first)) return;
     this.#failure = new WorkerError(first, this.#errors.get(first)!);
-    if (this.#busy) this.#stopped.resolve(); // the command in flight closes the pool
-    else this.close();
+    if (this.#busy) {
+      this.#stopped.resolve(); // the command in flight closes the pool
+      Atomics.notify(this.#control, DONE);
+    } else this.close();
   }
 }
