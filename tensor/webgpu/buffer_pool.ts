@@ -7,6 +7,8 @@
  * @module
  */
 
+import { afterSubmit } from "./commands.ts";
+
 /** Pooled buffers beyond this many bytes are destroyed instead. */
 const MAX_POOLED_BYTES = 1 << 30;
 const MIN_CLASS = 256;
@@ -46,7 +48,8 @@ export function acquireBuffer(device: GPUDevice, bytes: number, op: string): GPU
         "per buffer (maxStorageBufferBindingSize); split it or keep it on the CPU",
     );
   }
-  const cls = sizeClass(bytes);
+  // a size class past the limit shrinks to the limit, so every tensor that fits gets a buffer
+  const cls = Math.min(sizeClass(bytes), Math.floor(limit / 4) * 4);
   let buffer = free.get(cls)?.pop();
   if (buffer !== undefined) pooledBytes -= cls;
   else {
@@ -70,7 +73,7 @@ export function releaseBuffer(buffer: GPUBuffer, collected = false): void {
   liveBuffers--;
   liveBytes -= cls;
   if (pooledBytes + cls > MAX_POOLED_BYTES) {
-    buffer.destroy();
+    afterSubmit(() => buffer.destroy()); // recorded work may still read it
     return;
   }
   let list = free.get(cls);

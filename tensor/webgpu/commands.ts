@@ -63,6 +63,15 @@ export function encodeKernel(
   });
 }
 
+/**
+ * Runs `fn` once everything recorded so far is submitted (at once when nothing is): for
+ * destroying a buffer that recorded work may still use, which would make the batch invalid.
+ */
+export function afterSubmit(fn: () => void): void {
+  if (encoder === null && params === null) fn();
+  else releases.push(fn);
+}
+
 /** A binding: a whole buffer or its first `size` bytes. */
 export type Binding = GPUBuffer | { buffer: GPUBuffer; size: number };
 

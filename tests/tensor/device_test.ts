@@ -172,6 +172,21 @@ Deno.test({
 
 Deno.test({
   ...gpuOnly,
+  name: "a buffer released past the pool's cap outlives the recorded work that reads it",
+  fn: synced(async () => {
+    // fill the pool to its 1 GiB cap (all held at once, then released), so the next release
+    // destroys its buffer
+    const big = Array.from({ length: 8 }, () => zeros([1 << 25], { device: "gpu" }));
+    for (const t of big) t.dispose();
+    const a = ones([1024], { device: "gpu" });
+    const b = a.add(1); // recorded, not yet submitted
+    a.dispose();
+    assert.deepEqual([...await b.read()].slice(0, 3), [2, 2, 2]);
+  }),
+});
+
+Deno.test({
+  ...gpuOnly,
   name: "a GPU tensor beyond the device's buffer limit is rejected, naming the limit",
   fn: () => {
     const limit = maxTensorBytes(gpuDevice("test"));
