@@ -16,6 +16,9 @@
 import { heapAddress } from "../heap.ts";
 import { maxPool2x2 } from "./wasm_pool.ts";
 import { addRows, copyRows, type RowsLoop } from "./wasm_rows.ts";
+/** Calls served by the WebAssembly SIMD kernels since the process started (tests read it). */
+export const simdCalls = { maxPool: 0, im2col: 0, col2im: 0 };
+
 /** A floating typed array, as the kernels read and write. */
 export type Float = Float32Array | Float64Array;
 
@@ -211,8 +214,10 @@ export function im2colKernel(x: Strided4, g: Window2d, out: Float): void {
   const copy = out instanceof Float32Array && x.data instanceof Float32Array ? copyRows() : null;
   const src = heapAddress(x.data), dst = heapAddress(out);
   if (copy !== null && src >= 0 && dst >= 0 && s3 === 1 && g.sw === 1) {
-    out.fill(0, 0, g.n * g.c * g.kh * g.kw * g.oh * g.ow); // what padding leaves
+    // without padding every window lies inside the input and the copies cover the columns
+    if (g.ph > 0 || g.pw > 0) out.fill(0, 0, g.n * g.c * g.kh * g.kw * g.oh * g.ow);
     im2colRows(copy, src + 4 * x.offset, s0, s1, s2, g, dst);
+    simdCalls.im2col++;
     return;
   }
   forDType(im2col, out)(x.data, x.offset, s0, s1, s2, s3, g, out);
@@ -233,35 +238,41 @@ function im2colRows(
   dst: number,
 ): void {
   const { n, c, kh, kw, oh, ow } = g;
+  const taps = tapRanges(g);
   let r = 0;
   for (let b = 0; b < n; b++) {
     for (let ci = 0; ci < c; ci++) {
       const plane = src + 4 * (b * s0 + ci * s1);
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++, r++) {
-          const [yLo, yHi, lo, hi, row0, shift] = tapRange(g, i, j);
-          if (yHi <= yLo || hi <= lo) continue;
-          const from = plane + 4 * (row0 * s2 + shift + lo);
-          const to = dst + 4 * (r * oh * ow + yLo * ow + lo);
-          copy(from, to, yHi - yLo, hi - lo, 4 * g.sh * s2, 4 * ow);
-        }
+      for (let t = 0; t < kh * kw; t++, r++) {
+        const [yLo, yHi, lo, hi, row0, shift] = taps[t];
+        if (yHi <= yLo || hi <= lo) continue;
+        const from = plane + 4 * (row0 * s2 + shift + lo);
+        const to = dst + 4 * (r * oh * ow + yLo * ow + lo);
+        copy(from, to, yHi - yLo, hi - lo, 4 * g.sh * s2, 4 * ow);
       }
     }
   }
 }
 
 /**
- * For tap (i, j) of stride-1 rows: the output rows [yLo, yHi) and columns [lo, hi) whose
- * input lies inside the image, the input row of output row yLo, and the tap's column shift.
+ * For each tap (i, j) of stride-1 rows, in row-major order: the output rows [yLo, yHi) and
+ * columns [lo, hi) whose input lies inside the image, the input row of output row yLo, and
+ * the tap's column shift. They depend on the tap alone, so a call works them out once.
  */
-function tapRange(g: Window2d, i: number, j: number): number[] {
-  const { h, w, sh, ph, pw, dh, dw, oh, ow } = g;
-  const yLo = Math.max(0, Math.ceil((ph - i * dh) / sh));
-  const yHi = Math.min(oh, Math.floor((h - 1 + ph - i * dh) / sh) + 1);
-  const shift = j * dw - pw;
-  const lo = Math.min(ow, shift >= 0 ? 0 : -shift);
-  const hi = Math.max(lo, Math.min(ow, w - shift));
-  return [yLo, yHi, lo, hi, yLo * sh - ph + i * dh, shift];
+function tapRanges(g: Window2d): number[][] {
+  const { h, w, kh, kw, sh, ph, pw, dh, dw, oh, ow } = g;
+  const taps: number[][] = [];
+  for (let i = 0; i < kh; i++) {
+    const yLo = Math.max(0, Math.ceil((ph - i * dh) / sh));
+    const yHi = Math.min(oh, Math.floor((h - 1 + ph - i * dh) / sh) + 1);
+    for (let j = 0; j < kw; j++) {
+      const shift = j * dw - pw;
+      const lo = Math.min(ow, shift >= 0 ? 0 : -shift);
+      const hi = Math.max(lo, Math.min(ow, w - shift));
+      taps.push([yLo, yHi, lo, hi, yLo * sh - ph + i * dh, shift]);
+    }
+  }
+  return taps;
 }
 
 /**
@@ -286,6 +297,7 @@ export function col2imKernel(
   if (add !== null && src >= 0 && dst >= 0 && t2 === 1 && g.sw === 1) {
     out.fill(0, 0, g.n * g.c * g.h * g.w);
     col2imRows(add, src + 4 * cols.offset, t0, t1, g, dst);
+    simdCalls.col2im++;
     return;
   }
   forDType(col2im, out)(cols.data, cols.offset, t0, t1, t2, g, out);
@@ -305,18 +317,17 @@ function col2imRows(
   dst: number,
 ): void {
   const { n, c, h, w, kh, kw, sh, ow } = g;
+  const taps = tapRanges(g);
   for (let b = 0; b < n; b++) {
     for (let ci = 0; ci < c; ci++) {
       const plane = (b * c + ci) * h * w;
-      for (let i = 0; i < kh; i++) {
-        for (let j = 0; j < kw; j++) {
-          const [yLo, yHi, lo, hi, row0, shift] = tapRange(g, i, j);
-          if (yHi <= yLo || hi <= lo) continue;
-          const r = (ci * kh + i) * kw + j;
-          const from = src + 4 * (b * t0 + r * t1 + yLo * ow + lo);
-          const to = dst + 4 * (plane + row0 * w + shift + lo);
-          add(from, to, yHi - yLo, hi - lo, 4 * ow, 4 * sh * w);
-        }
+      for (let t = 0; t < kh * kw; t++) {
+        const [yLo, yHi, lo, hi, row0, shift] = taps[t];
+        if (yHi <= yLo || hi <= lo) continue;
+        const r = ci * kh * kw + t;
+        const from = src + 4 * (b * t0 + r * t1 + yLo * ow + lo);
+        const to = dst + 4 * (plane + row0 * w + shift + lo);
+        add(from, to, yHi - yLo, hi - lo, 4 * ow, 4 * sh * w);
       }
     }
   }
@@ -488,6 +499,7 @@ export function maxPoolKernel(x: Strided4, g: Window2d, out: Float, index: Int32
     dw === 1 && s3 === 1 && s2 === w && s1 === h * w && (n === 1 || s0 === c * s1)
   ) {
     simd(at + 4 * x.offset, outAt, indexAt, n * c, 4 * h * w, w, oh, ow);
+    simdCalls.maxPool++;
     return;
   }
   forDType(maxPool, out)(x.data, x.offset, s0, s1, s2, s3, g, out, index);

@@ -25,7 +25,13 @@ import {
   unfold,
   zeros,
 } from "../../mod.ts";
-import { conv2dReference, type Float, outputSize, type Window2d } from "../../tensor/cpu/conv.ts";
+import {
+  conv2dReference,
+  type Float,
+  outputSize,
+  simdCalls,
+  type Window2d,
+} from "../../tensor/cpu/conv.ts";
 import { hasGpu, synced } from "../device.ts";
 
 const F64 = { dtype: "float64" } as const;
@@ -426,7 +432,11 @@ Deno.test("maxPool2d() without padding (its unrolled fast paths) matches plain l
           }
         }
       }
+      const before = simdCalls.maxPool;
       const got = [...maxPool2d(x, k, { stride }).toArray()];
+      if (k === 2 && stride === 2 && x.isContiguous) {
+        assert.equal(simdCalls.maxPool - before, 1, "2x2 windows over heap tensors run as SIMD");
+      }
       got.forEach((v, i) =>
         assert.ok(Object.is(v, want[i]), `k ${k} stride ${stride}: [${i}] ${v} vs ${want[i]}`)
       );
@@ -494,6 +504,7 @@ Deno.test("unfold() and fold() over heap tensors (the SIMD rows) give the plain 
   ];
   for (const { k, padding, stride, dilation } of configs) {
     const image = randn([2, 3, 11, 13]);
+    const before = { ...simdCalls };
     const cols = unfold(image, k, { padding, stride, dilation });
     const plainImage = new Tensor(new Storage(image.toArray(), false), image.shape);
     const plainCols = unfold(plainImage, k, { padding, stride, dilation }).toArray();
@@ -503,6 +514,9 @@ Deno.test("unfold() and fold() over heap tensors (the SIMD rows) give the plain 
     const plain = new Tensor(new Storage(cols.toArray(), false), cols.shape);
     const options = { padding, stride, dilation };
     const got = fold(cols, [11, 13], k, options).toArray();
+    const simd = stride[1] === 1 ? 1 : 0; // the SIMD rows serve stride-1 columns
+    assert.equal(simdCalls.im2col - before.im2col, simd, "unfold took the SIMD rows");
+    assert.equal(simdCalls.col2im - before.col2im, simd, "fold took the SIMD rows");
     const want = fold(plain, [11, 13], k, options).toArray();
     assert.equal(got.length, want.length);
     got.forEach((v, i) => assert.ok(Object.is(v, want[i]), `k ${k} stride ${stride}: [${i}]`));
