@@ -36,7 +36,7 @@ import {
   v128Store,
   vec,
 } from "../tensor/cpu/wasm_asm.ts";
-import type { AdamHyper, AdamState, FloatArray } from "./update.ts";
+import type { AdamScalars, AdamState, FloatArray } from "./update.ts";
 
 /** Which loop: the dtype, and the options that change its code. */
 export interface AdamVariant {
@@ -49,7 +49,7 @@ export interface AdamVariant {
 }
 
 // scalar arguments, in order
-const SCALARS = [
+const SCALARS: readonly (keyof AdamScalars)[] = [
   "sign",
   "weightDecay",
   "beta1",
@@ -160,7 +160,8 @@ export function adamSimd(
   param: FloatArray,
   grad: FloatArray,
   state: AdamState,
-  hyper: AdamHyper,
+  amsgrad: boolean,
+  s: AdamScalars,
   from: number,
   to: number,
 ): number {
@@ -172,11 +173,10 @@ export function adamSimd(
       ? heapAddress(a) + from * bytes
       : -1;
   const p = at(param), g = at(grad), m = at(state.m), v = at(state.v);
-  const x = hyper.amsgrad ? at(state.vMax) : 0;
+  const x = amsgrad ? at(state.vMax) : 0;
   if (p < 0 || g < 0 || m < 0 || v < 0 || x < 0) return from;
-  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
-  const l2 = !decoupled && weightDecay !== 0;
-  const loop = loopFor(bytes === 8, decoupled, l2, hyper.amsgrad);
+  const l2 = !decoupled && s.weightDecay !== 0;
+  const loop = loopFor(bytes === 8, decoupled, l2, amsgrad);
   if (loop === null) return from;
   // in the order of SCALARS
   loop(
@@ -186,16 +186,16 @@ export function adamSimd(
     v,
     x,
     n,
-    hyper.maximize ? -1 : 1,
-    weightDecay,
-    beta1,
-    1 - beta1,
-    beta2,
-    1 - beta2,
-    Math.sqrt(1 - beta2 ** step),
-    eps,
-    lr / (1 - beta1 ** step),
-    1 - lr * weightDecay,
+    s.sign,
+    s.weightDecay,
+    s.beta1,
+    s.c1,
+    s.beta2,
+    s.c2,
+    s.bc2Sqrt,
+    s.eps,
+    s.stepSize,
+    s.decay,
   );
   adamSimdElements.count += n;
   return from + n;

@@ -70,6 +70,41 @@ export interface AdamHyper {
   step: number;
 }
 
+/**
+ * The numbers one Adam or AdamW step uses for every element, derived once from its
+ * hyper-parameters (bias corrections exactly as PyTorch 1.13's single-tensor loops); the
+ * SIMD loop receives the same ones, so both paths round alike.
+ */
+export interface AdamScalars {
+  sign: number;
+  weightDecay: number;
+  beta1: number;
+  c1: number;
+  beta2: number;
+  c2: number;
+  bc2Sqrt: number;
+  eps: number;
+  stepSize: number;
+  /** AdamW's decoupled decay factor, `1 - lr * weightDecay`. */
+  decay: number;
+}
+
+function adamScalars(hyper: AdamHyper): AdamScalars {
+  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+  return {
+    sign: hyper.maximize ? -1 : 1,
+    weightDecay,
+    beta1,
+    c1: 1 - beta1,
+    beta2,
+    c2: 1 - beta2,
+    bc2Sqrt: Math.sqrt(1 - beta2 ** step),
+    eps,
+    stepSize: lr / (1 - beta1 ** step),
+    decay: 1 - lr * weightDecay,
+  };
+}
+
 function needVMax(name: string, state: AdamState): FloatArray {
   if (state.vMax === undefined) {
     throw new TypeError(`${name}: amsgrad needs state.vMax, an array like state.v`);
@@ -109,14 +144,11 @@ export function adamUpdate(
   from: number,
   to: number,
 ): void {
-  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+  const scalars = adamScalars(hyper);
+  const { sign, weightDecay, beta1, c1, beta2, c2, bc2Sqrt, eps, stepSize } = scalars;
   const m = state.m, v = state.v;
-  const stepSize = lr / (1 - beta1 ** step);
-  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-  const sign = hyper.maximize ? -1 : 1;
-  const c1 = 1 - beta1, c2 = 1 - beta2;
   // the SIMD loop takes what it can (operands in the heap) and leaves the rest
-  const rest = adamSimd(false, param, grad, state, hyper, from, to);
+  const rest = adamSimd(false, param, grad, state, hyper.amsgrad, scalars, from, to);
   if (hyper.amsgrad) {
     const vMax = needVMax("adamUpdate", state);
     for (let i = rest; i < to; i++) {
@@ -175,15 +207,11 @@ export function adamwUpdate(
   from: number,
   to: number,
 ): void {
-  const { lr, beta1, beta2, eps, weightDecay, step } = hyper;
+  const scalars = adamScalars(hyper);
+  const { sign, beta1, c1, beta2, c2, bc2Sqrt, eps, stepSize, decay } = scalars;
   const m = state.m, v = state.v;
-  const decay = 1 - lr * weightDecay;
-  const stepSize = lr / (1 - beta1 ** step);
-  const bc2Sqrt = Math.sqrt(1 - beta2 ** step);
-  const sign = hyper.maximize ? -1 : 1;
-  const c1 = 1 - beta1, c2 = 1 - beta2;
   // the SIMD loop takes what it can (operands in the heap) and leaves the rest
-  const rest = adamSimd(true, param, grad, state, hyper, from, to);
+  const rest = adamSimd(true, param, grad, state, hyper.amsgrad, scalars, from, to);
   if (hyper.amsgrad) {
     const vMax = needVMax("adamwUpdate", state);
     for (let i = rest; i < to; i++) {
