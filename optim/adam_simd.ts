@@ -39,7 +39,7 @@ import {
 import type { AdamScalars, AdamState, FloatArray } from "./update.ts";
 
 /** Which loop: the dtype, and the options that change its code. */
-export interface AdamVariant {
+interface AdamVariant {
   f64: boolean;
   /** AdamW's decoupled decay instead of Adam's L2 term. */
   decoupled: boolean;
@@ -121,7 +121,7 @@ function adamBody(o: AdamVariant): number[] {
 }
 
 /** The module of one variant's loop. */
-export function adamModuleBytes(o: AdamVariant): Uint8Array<ArrayBuffer> {
+function adamModuleBytes(o: AdamVariant): Uint8Array<ArrayBuffer> {
   return heapModule(6, SCALARS.length, adamBody(o));
 }
 

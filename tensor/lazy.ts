@@ -110,7 +110,7 @@ export const fusedElements = { simd: 0, js: 0 };
 function runSimd(ctx: Emitted, body: string, node: SimdNode, out: TypedArray, n: number): number {
   const n4 = n - n % 4;
   const outAddress = heapAddress(out);
-  if (n4 === 0 || outAddress < 0 || out instanceof Int32Array) return 0;
+  if (n4 === 0 || outAddress < 0) return 0;
   const bytes = out.BYTES_PER_ELEMENT;
   const pointers: number[] = [];
   for (const l of ctx.leaves) {

@@ -120,7 +120,7 @@ const OPS: Record<string, OpCode> = {
 export const SIMD_OPS: readonly string[] = Object.keys(OPS);
 
 /** Whether every op of `node` has a SIMD form. */
-export function simdCovers(node: SimdNode): boolean {
+function simdCovers(node: SimdNode): boolean {
   return !("op" in node) || (node.op in OPS && node.args.every(simdCovers));
 }
 

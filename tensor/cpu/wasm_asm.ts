@@ -70,8 +70,6 @@ export const simd = (op: number): number[] => [0xfd, ...uleb(op)];
 export const v128Load = (offset: number): number[] => [...simd(0), 4, ...uleb(offset)];
 /** `v128.store` at a constant byte offset. */
 export const v128Store = (offset: number): number[] => [...simd(11), 4, ...uleb(offset)];
-/** `f32.load` at a constant byte offset. */
-export const f32Load = (offset: number): number[] => [0x2a, 2, ...uleb(offset)];
 
 /** `f64x2.splat`. */
 export const F64X2_SPLAT: readonly number[] = simd(0x14);
@@ -87,14 +85,11 @@ export const DEMOTE: readonly number[] = simd(0x5e), PROMOTE: readonly number[] 
 export const ABS: readonly number[] = simd(0xec), NEG: readonly number[] = simd(0xed);
 export const SQRT: readonly number[] = simd(0xef);
 /** `f64x2` binary arithmetic. */
-export const [FADD, FSUB, FMUL, FDIV, FMIN, FMAX]: readonly number[][] = [
-  0xf0,
-  0xf1,
-  0xf2,
-  0xf3,
-  0xf4,
-  0xf5,
-].map(simd);
+export const [FADD, FSUB, FMUL, FDIV]: readonly number[][] = [0xf0, 0xf1, 0xf2, 0xf3].map(simd);
+/** `f64x2.max` (NaN wins, -0 below +0: as `Math.max`). */
+export const FMAX: readonly number[] = simd(0xf5);
+/** `f32x4.add`. */
+export const F32X4_ADD: readonly number[] = simd(0xe4);
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
 const run = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 /** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3 of an `f32x4`. */

@@ -31,6 +31,7 @@ import {
   ELSE,
   emitter,
   END,
+  F32X4_ADD,
   GE_U,
   get,
   HEADER,
@@ -58,7 +59,7 @@ const NV = NR / 4;
 const KC = 256;
 const NC = 1024;
 
-const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
+const F32X4_SPLAT = simd(0x13), F32X4_MUL = simd(0xe6);
 /** `v128.load32_splat`: an element of A straight into all four lanes. */
 const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
 /** Relaxed SIMD's `f32x4.relaxed_madd` (`a * b + c`, fused where the CPU has FMA). */

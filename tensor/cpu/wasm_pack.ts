@@ -23,6 +23,7 @@ import {
   set,
   simd,
   SUB,
+  tee,
   uleb,
   V128,
   v128Load,
@@ -45,7 +46,7 @@ export function packRowsBody(): number[] {
   emit(BLOCK, get(p), EQZ, BR_IF(0), LOOP);
   emit(get(d), get(s), v128Load(0), v128Store(0), get(d), get(s), v128Load(16), v128Store(16));
   emit(get(s), get(rs), ADD, set(s), get(d), i32(NR * 4), ADD, set(d));
-  emit(get(p), i32(1), SUB, 0x22, ...uleb(p), BR_IF(0), END, END);
+  emit(get(p), i32(1), SUB, tee(p), BR_IF(0), END, END);
   emit(get(t), i32(1), ADD, set(t), BR(0), END, END, END);
   return [...vec([[...uleb(4), I32]]), ...code];
 }

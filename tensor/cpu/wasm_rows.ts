@@ -15,6 +15,7 @@ import {
   emitter,
   END,
   EQZ,
+  F32X4_ADD,
   GE_U,
   get,
   heapFunction,
@@ -24,16 +25,14 @@ import {
   LOOP,
   MUL,
   set,
-  simd,
   SUB,
   uleb,
   v128Load,
   v128Store,
 } from "./wasm_asm.ts";
 
-const F32X4_ADD = simd(0xe4);
 const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0], F32_ADD = 0x92;
-const SHR_U = 0x76, AND = 0x71;
+const SHR_U = 0x76, I32_AND = 0x71;
 
 function rowsBody(add: boolean): number[] {
   const [src, dst, rows, len, srcStride, dstStride] = [0, 1, 2, 3, 4, 5];
@@ -49,7 +48,7 @@ function rowsBody(add: boolean): number[] {
   else emit(get(d), get(s), v128Load(0), v128Store(0));
   emit(get(s), i32(16), ADD, set(s), get(d), i32(16), ADD, set(d));
   emit(get(k), i32(1), SUB, set(k), BR(0), END, END);
-  emit(get(len), i32(3), AND, set(k));
+  emit(get(len), i32(3), I32_AND, set(k));
   emit(BLOCK, LOOP, get(k), EQZ, BR_IF(1)); // the rest one by one
   if (add) emit(get(d), get(d), F32_LOAD, get(s), F32_LOAD, F32_ADD, F32_STORE);
   else emit(get(d), get(s), F32_LOAD, F32_STORE);
