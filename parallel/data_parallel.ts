@@ -12,6 +12,7 @@ import type { Optimizer, OptimizerStateDict, StateValue } from "../optim/optimiz
 import type { FloatArray } from "../optim/update.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import { SharedArena } from "./arena.ts";
+import { sizeOf } from "../tensor/shape.ts";
 import { allocShared } from "./shared_floats.ts";
 import { shardRange } from "./collectives.ts";
 import {
@@ -217,13 +218,16 @@ export class DataParallel implements AsyncDisposable {
       throw new RangeError(`DataParallel: maxGradNorm must be a number >= 0, got ${maxGradNorm}`);
     }
     const { x, y } = options;
+    if (x.ndim < 1 || y.ndim < 1) {
+      throw new TypeError("DataParallel: x and y need samples along their first dimension");
+    }
     if (x.shape[0] !== y.shape[0]) {
       throw new RangeError(
         `DataParallel: x has ${x.shape[0]} samples and y ${y.shape[0]}; they must match`,
       );
     }
     const inputShape = [...(options.inputShape ?? x.shape.slice(1))];
-    if (inputShape.reduce((a, b) => a * b, 1) !== x.size / x.shape[0]) {
+    if (sizeOf(inputShape) !== sizeOf(x.shape.slice(1))) {
       throw new RangeError(
         `DataParallel: inputShape [${inputShape}] does not hold a sample of x ` +
           `(shape [${x.shape}])`,

@@ -27,7 +27,7 @@ export interface WorkerContext {
   readonly collectives: Collectives;
   /** The barrier timeout the pool was created with, in milliseconds. */
   readonly timeoutMs: number;
-  /** Integer argument `i` (0 to 7) of the current command, as `WorkerPool.run` wrote it. */
+  /** Integer argument `i` (0 to 15) of the current command, as `WorkerPool.run` wrote it. */
   arg(i: number): number;
 }
 

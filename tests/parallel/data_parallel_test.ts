@@ -250,6 +250,26 @@ Deno.test("DataParallel rejects bad input clearly", async () => {
     "DataParallel: 5 workers need batches of at least 5 samples, got batchSize 4; use at most 4",
   );
   await rejectsWith(
+    () => DataParallel.create({ ...base, maxGradNorm: -1 }),
+    RangeError,
+    "DataParallel: maxGradNorm must be a number >= 0, got -1",
+  );
+  await rejectsWith(
+    () => DataParallel.create({ ...base, y: y.slice(0, 0, y.shape[0] - 1) }),
+    RangeError,
+    `DataParallel: x has ${x.shape[0]} samples and y ${y.shape[0] - 1}; they must match`,
+  );
+  await rejectsWith(
+    () => DataParallel.create({ ...base, inputShape: [FEATURES + 1] }),
+    RangeError,
+    `DataParallel: inputShape [${FEATURES + 1}] does not hold a sample of x (shape [${x.shape}])`,
+  );
+  await rejectsWith(
+    () => DataParallel.create({ ...base, x: tensor(1), y: tensor(1) }),
+    TypeError,
+    "DataParallel: x and y need samples along their first dimension",
+  );
+  await rejectsWith(
     () => DataParallel.create({ ...base, optimizer: "lamb" }),
     RangeError,
     "DataParallel: unknown optimizer lamb (valid: adam, adamw, sgd, rmsprop, adagrad)",
