@@ -13,6 +13,8 @@ import type { Optimizer, OptimizerStateDict, StateValue } from "../optim/optimiz
 import { tidy } from "../tensor/scope.ts";
 import { Storage } from "../tensor/storage.ts";
 import { Tensor } from "../tensor/tensor.ts";
+import { arrayOver, type DType } from "../tensor/dtype.ts";
+import { sizeOf } from "../tensor/shape.ts";
 import { SharedArena } from "./arena.ts";
 import { sharedView } from "./shared_floats.ts";
 import { shardRange } from "./collectives.ts";
@@ -46,33 +48,6 @@ export async function importExport(op: string, spec: ModuleSpec): Promise<
     throw new TypeError(`${op}: module ${spec.module} has no exported function ${name}`);
   }
   return fn as (...args: unknown[]) => unknown;
-}
-
-function typed(dtype: string, buffer: SharedArrayBuffer): Float32Array | Float64Array | Int32Array {
-  return dtype === "int32"
-    ? new Int32Array(buffer)
-    : dtype === "float64"
-    ? new Float64Array(buffer)
-    : new Float32Array(buffer);
-}
-
-/** Gathers rows `indices[from..from+count)` of `source` (rows of `row` elements). */
-function gather(
-  source: Float32Array | Float64Array | Int32Array,
-  row: number,
-  indices: Int32Array,
-  from: number,
-  count: number,
-  shape: readonly number[],
-  dtype: "float32" | "float64" | "int32",
-): Tensor {
-  const out = Tensor.empty([count, ...shape], dtype);
-  const data = out.data;
-  for (let i = 0; i < count; i++) {
-    const s = indices[from + i] * row;
-    data.set(source.subarray(s, s + row), i * row);
-  }
-  return out;
 }
 
 /** Sets up worker `context.rank` of a data-parallel run. */
@@ -113,10 +88,15 @@ export async function setup(
     shard.grad = new Tensor(new Storage(grad, false), [to - from], [1], from);
     optimizer = new OPTIMIZERS[init.optimizer]([shard], init.options);
   }
-  const x = typed(init.xDType, init.x), y = typed(init.yDType, init.y);
-  const xRow = init.inputShape.reduce((a, b) => a * b, 1);
-  const yRow = init.targetShape.reduce((a, b) => a * b, 1);
+  // the shared samples as tensors, once: each step selects its rows from them
+  const samples = (buffer: SharedArrayBuffer, dtype: DType, shape: readonly number[]) => {
+    const data = arrayOver(dtype, buffer);
+    return new Tensor(new Storage(data, false), [data.length / sizeOf(shape), ...shape]);
+  };
+  const x = samples(init.x, init.xDType, init.inputShape);
+  const y = samples(init.y, init.yDType, init.targetShape);
   const indices = new Int32Array(init.indices);
+  const indexStorage = new Storage(indices, false);
   const results = new Float64Array(init.results);
   const hyper = new Float64Array(init.hyper);
   const weights = new Array<number>(size).fill(0);
@@ -126,8 +106,8 @@ export async function setup(
     const [start, count] = batchShare(total, size, rank);
     grad.fill(0);
     results[rank] = count === 0 ? 0 : tidy(() => {
-      const input = gather(x, xRow, indices, start, count, init.inputShape, init.xDType);
-      const target = gather(y, yRow, indices, start, count, init.targetShape, init.yDType);
+      const mine = new Tensor(indexStorage, [count], [1], start);
+      const input = x.indexSelect(0, mine), target = y.indexSelect(0, mine);
       const l = loss(model.forward(input), target);
       l.backward();
       return l.item() * count;

@@ -13,6 +13,7 @@ import { RMSprop } from "../optim/rmsprop.ts";
 import { SGD } from "../optim/sgd.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { SharedFloats } from "./shared_floats.ts";
+import type { DType } from "../tensor/dtype.ts";
 
 /** The command that runs one training step. */
 export const STEP = 1;
@@ -68,9 +69,9 @@ export interface DataParallelInit {
   /** One gradient slice per worker, each as long as the arena. */
   grads: SharedFloats;
   x: SharedArrayBuffer;
-  xDType: "float32" | "float64" | "int32";
+  xDType: DType;
   y: SharedArrayBuffer;
-  yDType: "float32" | "float64" | "int32";
+  yDType: DType;
   inputShape: number[];
   targetShape: number[];
   indices: SharedArrayBuffer;

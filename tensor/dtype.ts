@@ -39,6 +39,24 @@ export const ARRAY_TYPES = {
 /** Bytes per element of each dtype. */
 export const BYTES: Record<DType, number> = { float32: 4, int32: 4, float64: 8 };
 
+/**
+ * A typed array of `dtype` over `buffer`, plain or shared (`length` elements from byte
+ * `offset`; by default all that follow).
+ */
+export function arrayOver(
+  dtype: DType,
+  buffer: ArrayBufferLike,
+  offset = 0,
+  length?: number,
+): TypedArray {
+  const n = length ?? (buffer.byteLength - offset) / BYTES[dtype];
+  return dtype === "float64"
+    ? new Float64Array(buffer, offset, n)
+    : dtype === "int32"
+    ? new Int32Array(buffer, offset, n)
+    : new Float32Array(buffer, offset, n);
+}
+
 /** Whether `value` names a dtype; used to validate user options. */
 export function isDType(value: unknown): value is DType {
   return value === "float32" || value === "int32" || value === "float64";

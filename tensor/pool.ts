@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ARRAY_TYPES, BYTES, type DType, type TypedArray } from "./dtype.ts";
+import { ARRAY_TYPES, arrayOver, BYTES, type DType, type TypedArray } from "./dtype.ts";
 import { gpuMemory, type GpuMemoryInfo } from "./webgpu/buffer_pool.ts";
 import { heapAlloc, heapBuffer, heapBytes } from "./heap.ts";
 
@@ -52,12 +52,7 @@ function fromHeap(dtype: DType, cls: number, length: number): TypedArray | null 
     if (address < 0) return null;
     freshBytes += cls;
   }
-  const buffer = heapBuffer();
-  const array = dtype === "float64"
-    ? new Float64Array(buffer, address, length)
-    : dtype === "int32"
-    ? new Int32Array(buffer, address, length)
-    : new Float32Array(buffer, address, length);
+  const array = arrayOver(dtype, heapBuffer(), address, length);
   const block = { address, cls };
   heapBlocks.set(array, block);
   lostBlocks.register(array, block, array);

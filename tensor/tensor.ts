@@ -7,7 +7,14 @@
 
 import { type BackwardOptions, runBackward } from "../autograd/engine.ts";
 import type { GradHook, Node } from "../autograd/node.ts";
-import { ARRAY_TYPES, type DType, isDType, isFloat, type TypedArray } from "./dtype.ts";
+import {
+  ARRAY_TYPES,
+  type DType,
+  dtypeOfArray,
+  isDType,
+  isFloat,
+  type TypedArray,
+} from "./dtype.ts";
 import { type Device, isDevice } from "./device.ts";
 import { download } from "./webgpu/commands.ts";
 import { acquire } from "./pool.ts";
@@ -387,11 +394,7 @@ export class Tensor {
       throw new TypeError(`${where} must be a computed, contiguous leaf`);
     }
     const array = storage.data;
-    const dtype = array instanceof Float32Array
-      ? "float32"
-      : array instanceof Int32Array
-      ? "int32"
-      : "float64";
+    const dtype = dtypeOfArray(array);
     if (dtype !== this.dtype) {
       throw new TypeError(`${where}: storage holds ${dtype}, the tensor is ${this.dtype}`);
     }
