@@ -214,6 +214,9 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   const log = options.log ?? console.log;
   const { epochs, batchSize, lr } = options;
   const device = options.device ?? "cpu";
+  if (options.workers && device === "gpu") {
+    throw new RangeError("train: --workers trains on CPU threads; use it with --device cpu");
+  }
   if (device === "gpu" && !(await initGpu())) {
     throw new Error("train: device gpu, but this runtime offers no WebGPU adapter");
   }
@@ -380,20 +383,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
-  if (options.workers! > 0 && options.device === "gpu") {
-    console.error("train: --workers trains on CPU threads; use it with --device cpu");
-    return 2;
-  }
-  if (options.device === "gpu" && !(await initGpu())) {
-    console.error("train: --device gpu, but this runtime offers no WebGPU adapter");
-    return 1;
-  }
   try {
     await train(options);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    console.error(`train: ${e.message}`);
-    return 1;
+    // train's own checks name themselves; a missing data file is the user's too
+    if (e instanceof Deno.errors.NotFound) console.error(`train: ${e.message}`);
+    else if (e instanceof Error && e.message.startsWith("train: ")) console.error(e.message);
+    else throw e;
+    return e instanceof RangeError ? 2 : 1;
   }
   return 0;
 }

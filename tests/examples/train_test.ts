@@ -82,6 +82,24 @@ Deno.test({
   }),
 });
 
+Deno.test("--workers with --device gpu is refused by train() and by the command line", async () => {
+  await assert.rejects(
+    () => train({ ...base, workers: 2, device: "gpu" }),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      e.message === "train: --workers trains on CPU threads; use it with --device cpu",
+  );
+  const error = console.error;
+  const said: string[] = [];
+  console.error = (m: string) => said.push(m);
+  try {
+    assert.equal(await main(["--workers", "2", "--device", "gpu"]), 2);
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(said, ["train: --workers trains on CPU threads; use it with --device cpu"]);
+});
+
 Deno.test("--device takes cpu or gpu only", async () => {
   const error = console.error;
   const said: string[] = [];
