@@ -11,6 +11,7 @@
  */
 
 import { currentDevice, gpuDevice, takeUncapturedErrors } from "./device.ts";
+import { layoutOf } from "./pipelines.ts";
 
 /** Dispatches per submitted batch. */
 const MAX_BATCH = 256;
@@ -112,7 +113,7 @@ export function dispatch(
           : { buffer: b.buffer, size: Math.max(4, Math.ceil(b.size / 4) * 4) },
       })),
     ];
-    const group = device.createBindGroup({ layout: pipe.getBindGroupLayout(0), entries });
+    const group = device.createBindGroup({ layout: layoutOf(pipe), entries });
     const pass = currentEncoder(device).beginComputePass({ label: kernel });
     pass.setPipeline(pipe);
     pass.setBindGroup(0, group);

@@ -38,3 +38,17 @@ export function pipeline(
   }
   return found;
 }
+
+const layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+
+/**
+ * Bind group 0's layout of `pipe`, asked of the pipeline once: every dispatch builds a bind
+ * group against it, and each `getBindGroupLayout` call crosses into the runtime.
+ *
+ * @param pipe a pipeline from `pipeline`
+ */
+export function layoutOf(pipe: GPUComputePipeline): GPUBindGroupLayout {
+  let layout = layouts.get(pipe);
+  if (layout === undefined) layouts.set(pipe, layout = pipe.getBindGroupLayout(0));
+  return layout;
+}

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { layoutOf } from "./pipelines.ts";
+
 /** Destroys the buffers a kernel call created; call it once the encoder is submitted. */
 export type Release = () => void;
 
@@ -70,7 +72,7 @@ export class Scratch {
     buffers: readonly GPUBuffer[],
     groups: readonly [number, number, number],
   ): void {
-    const layout = pipe.getBindGroupLayout(0);
+    const layout = layoutOf(pipe);
     const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
     const group = this.device.createBindGroup({ label: this.kernel, layout, entries });
     const pass = encoder.beginComputePass({ label: this.kernel });
