@@ -12,6 +12,7 @@
 
 import { currentDevice, gpuDevice, takeUncapturedErrors } from "./device.ts";
 import { layoutOf } from "./pipelines.ts";
+import { foldGroups } from "./scratch.ts";
 
 /** Dispatches per submitted batch. */
 const MAX_BATCH = 256;
@@ -123,10 +124,8 @@ export function dispatch(
 }
 
 /** Workgroup counts covering `n` invocations of `size` each, folded into two dimensions. */
-export function groupsFor(n: number, size = 256): [number, number] {
-  const groups = Math.ceil(n / size);
-  if (groups <= 65535) return [groups, 1];
-  return [65535, Math.ceil(groups / 65535)];
+export function groupsFor(n: number, size = 256): [number, number, number] {
+  return foldGroups(Math.ceil(n / size));
 }
 
 /** Submits everything recorded so far. */

@@ -121,7 +121,7 @@ fn main(
 ) {
   let r = rowOf(wg, nw, l);`;
 
-function groupsFor(rows: number, t: number): [number, number, number] {
+function rowGroups(rows: number, t: number): [number, number, number] {
   return foldGroups(Math.ceil(rows / (THREADS / t)));
 }
 
@@ -176,7 +176,7 @@ export function softmax(
   const t = threadsPerRow(params.cols);
   const pipe = pipeline(device, `${name}|f32|${t}`, () => softmaxSource(t, params.log));
   const uniforms = scratch.uniform([params.rows, params.cols, offset, 0]);
-  scratch.pass(encoder, pipe, [uniforms, x, out], groupsFor(params.rows, t));
+  scratch.pass(encoder, pipe, [uniforms, x, out], rowGroups(params.rows, t));
   return scratch.release();
 }
 
@@ -237,7 +237,7 @@ export function softmaxBackward(
   const key = `${params.log ? "logSoftmax" : "softmax"}Backward|f32|${t}`;
   const pipe = pipeline(device, key, () => backwardSource(t, params.log));
   const uniforms = scratch.uniform([params.rows, params.cols, 0, 0]);
-  scratch.pass(encoder, pipe, [uniforms, y, dy, dx], groupsFor(params.rows, t));
+  scratch.pass(encoder, pipe, [uniforms, y, dy, dx], rowGroups(params.rows, t));
   return scratch.release();
 }
 
@@ -317,7 +317,7 @@ export function crossEntropy(
   const perRow = scratch.storage(params.rows * 8);
   if (params.rows > 0) {
     const rows = pipeline(device, `crossEntropyRows|f32|${t}`, () => ceRowsSource(t));
-    scratch.pass(encoder, rows, [uniforms, logits, labels, perRow], groupsFor(params.rows, t));
+    scratch.pass(encoder, rows, [uniforms, logits, labels, perRow], rowGroups(params.rows, t));
   }
   const total = pipeline(device, "crossEntropyMean|f32", ceMeanSource);
   scratch.pass(encoder, total, [uniforms, perRow, out], [1, 1, 1]);
@@ -417,7 +417,7 @@ export function crossEntropyBackward(
   const count = pipeline(device, "crossEntropyScale|f32", ceScaleSource);
   scratch.pass(encoder, count, [uniforms, labels, gradOut, scale], [1, 1, 1]);
   const rows = pipeline(device, `crossEntropyBackward|f32|${t}`, () => ceBackwardSource(t));
-  scratch.pass(encoder, rows, [uniforms, logits, labels, scale, dx], groupsFor(params.rows, t));
+  scratch.pass(encoder, rows, [uniforms, logits, labels, scale, dx], rowGroups(params.rows, t));
   return scratch.release();
 }
 
