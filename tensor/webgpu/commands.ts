@@ -32,7 +32,7 @@ let releases: (() => void)[] = [];
 let scopes: Promise<string | null>[] = [];
 
 /** The encoder that collects this batch's work. */
-export function currentEncoder(device: GPUDevice): GPUCommandEncoder {
+function currentEncoder(device: GPUDevice): GPUCommandEncoder {
   return encoder ??= device.createCommandEncoder({ label: "adamant batch" });
 }
 
@@ -161,7 +161,7 @@ export function flush(): void {
 let failure: string | null = null;
 
 /** Raises the first error of any kernel recorded so far, or one nothing caught. */
-export async function checkErrors(): Promise<void> {
+async function checkErrors(): Promise<void> {
   const pending = scopes;
   scopes = [];
   const messages = (await Promise.all(pending)).filter((m) => m !== null);
