@@ -55,6 +55,11 @@ Deno.test("ParallelMatmul rejects bad options", async () => {
     "ParallelMatmul: threshold must be a number >= 1, got 0",
   );
   await rejectsWith(
+    () => ParallelMatmul.create({ maxBytes: 2 }),
+    RangeError,
+    "ParallelMatmul: maxBytes must be an integer >= 4, got 2",
+  );
+  await rejectsWith(
     () => ParallelMatmul.create({ workers: 0 }),
     RangeError,
     "WorkerPool: workers must be a positive integer, got 0",
