@@ -30,9 +30,10 @@ export interface ParallelMatmulOptions {
   /** Products of fewer multiply-adds (m·n·k) stay on one thread (default 2^22). */
   threshold?: number;
   /**
-   * The largest operand or result served, in bytes (default 256 MiB; larger products stay
-   * on one thread). Three shared buffers of this size are reserved; the system commits
-   * their pages only as products touch them.
+   * The largest operand or result copied into shared scratch, in bytes (default 256 MiB;
+   * larger products whose operands lie outside the heap stay on one thread). Three shared
+   * buffers of this size are reserved; the system commits their pages only as products
+   * touch them.
    */
   maxBytes?: number;
 }
@@ -168,8 +169,7 @@ export class ParallelMatmul implements AsyncDisposable {
   readonly #execute: MatmulExecutor = (m, n, k, a, b, out, outOffset) => {
     if (
       this.#inside || this.pool.closed || !(out instanceof Float32Array) ||
-      m * n * k < this.threshold || m < 2 * this.threads ||
-      4 * Math.max(m * k, k * n, m * n) > this.#maxBytes
+      m * n * k < this.threshold || m < 2 * this.threads
     ) return false;
     this.#inside = true;
     try {
@@ -184,6 +184,8 @@ export class ParallelMatmul implements AsyncDisposable {
         this.productsInHeap++;
         return true;
       }
+      // only copies need the scratch: larger ones stay on this thread
+      if (4 * Math.max(m * k, k * n, m * n) > this.#maxBytes) return false;
       const pa = new Float32Array(this.#a, 0, m * k), pb = new Float32Array(this.#b, 0, k * n);
       pack(a, m, k, pa);
       pack(b, k, n, pb);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { manualSeed, randn, Storage, Tensor } from "../../mod.ts";
+import { manualSeed, randn, Storage, Tensor, tidy } from "../../mod.ts";
+import { setMatmulExecutor } from "../../tensor/cpu/matmul.ts";
 import { ParallelMatmul } from "../../parallel/mod.ts";
 import { rejectsWith } from "./assert_error.ts";
 
@@ -46,6 +47,26 @@ Deno.test("ParallelMatmul leaves small and float64 products on one thread", asyn
   pm.close();
   randn([64, 64]).matmul(randn([64, 64])); // unregistered: back on one thread
   assert.equal(pm.products, 1);
+});
+
+Deno.test("ParallelMatmul leaves copies larger than its scratch on one thread, not heap products", async () => {
+  manualSeed(4);
+  const outside = (t: Tensor) => new Tensor(new Storage(t.toArray(), false), t.shape);
+  const a = outside(randn([64, 64])), b = outside(randn([64, 64])); // 16 KiB each
+  const expected = a.matmul(b).toArray();
+  await using pm = await ParallelMatmul.create({ workers: 1, threshold: 1, maxBytes: 4096 });
+  assert.deepEqual(a.matmul(b).toArray(), expected);
+  assert.equal(pm.products, 0);
+  // operands in the heap need no scratch, so the same size goes parallel
+  const [c, d] = [randn([64, 64]), randn([64, 64])];
+  const want = tidy(() => {
+    const saved = setMatmulExecutor(null);
+    const r = c.matmul(d).toArray();
+    setMatmulExecutor(saved);
+    return r;
+  });
+  assert.deepEqual(c.matmul(d).toArray(), want);
+  assert.equal(pm.productsInHeap, 1);
 });
 
 Deno.test("ParallelMatmul rejects bad options", async () => {
