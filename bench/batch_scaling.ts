@@ -15,7 +15,7 @@ const sizes = [32, 64, 128, 256];
 const batches = sizes.map((b) => ({ x: randn([b, 1, 28, 28]), y: randint(0, 10, [b]) }));
 const step = (i: number) =>
   tidy(() => {
-    for (const p of params) p.grad = null;
+    model.zeroGrad(); // in place, as the trainer does (see parallel_program.ts)
     crossEntropy(model.forward(batches[i].x), batches[i].y).backward();
   });
 

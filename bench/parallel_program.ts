@@ -67,7 +67,9 @@ export function setup(ctx: WorkerContext, init: BenchInit): WorkerProgram {
           mlp = { model: buildModel("mlp", [1, 28, 28], 10), x, y };
         }
         const { model, x, y } = mlp;
-        for (const p of model.parameters()) p.grad = null;
+        // zeroed in place, as the trainer does: a dropped gradient would go back to the heap
+        // only through the collector, and this loop never yields to it
+        model.zeroGrad();
         tidy(() => crossEntropy(model.forward(x), y).backward());
       } else if (command === ADAM) {
         adamUpdate(

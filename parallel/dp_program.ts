@@ -79,6 +79,8 @@ export async function setup(
   );
   const grad = gradBuffers[rank];
   arena.viewsOf(grad, params).forEach((g, i) => params[i].grad = g);
+  // zeroed as a tensor: SIMD stores into the heap, where `fill` on shared memory is slow
+  const gradTensor = new Tensor(new Storage(grad, false), [length]);
 
   const [from, to] = shardRange(length, size, rank);
   let optimizer: Optimizer | null = null;
@@ -104,7 +106,7 @@ export async function setup(
   function step(): void {
     const total = context.arg(0);
     const [start, count] = batchShare(total, size, rank);
-    grad.fill(0);
+    gradTensor.zeroInPlace();
     results[rank] = count === 0 ? 0 : tidy(() => {
       const mine = new Tensor(indexStorage, [count], [1], start);
       const input = x.indexSelect(0, mine), target = y.indexSelect(0, mine);

@@ -10,7 +10,13 @@ import { type DType, isFloat } from "../dtype.ts";
 import { checkGpuDType, checkSameDevice, type Device } from "../device.ts";
 import { upload } from "../webgpu/commands.ts";
 import { elementwise, type GpuInput, type GpuOperand } from "../webgpu/elementwise.ts";
-import { binaryKernel, type Strided, unaryKernel, whereKernel } from "../cpu/elementwise.ts";
+import {
+  binaryKernel,
+  HELPERS,
+  type Strided,
+  unaryKernel,
+  whereKernel,
+} from "../cpu/elementwise.ts";
 import {
   broadcastShapes,
   broadcastStrides,
@@ -21,6 +27,7 @@ import {
 } from "../shape.ts";
 import { Tensor, type TensorLike } from "../tensor.ts";
 import {
+  evaluate,
   type Expr,
   fusible,
   leavesOf,
@@ -599,7 +606,26 @@ export function inPlace(
   const contiguous = target.isContiguous &&
     (typeof operand === "number" ||
       (operand.isContiguous && sameShape(operand.shape, target.shape)));
-  binaryKernel(IN_PLACE[kind], target.shape, strided(target), b, strided(target), contiguous);
+  if (contiguous && fusible(target.dtype)) {
+    // the fused loop, which runs as SIMD where both lie in the heap (zeroGrad and gradient
+    // accumulation, every step, over every parameter); its first leaf is the target itself
+    const n = target.size, data = target.data;
+    const x: Expr = { kind: "leaf", storage: target.storage, offset: target.offset };
+    const y: Expr = typeof operand === "number"
+      ? { kind: "scalar", value: operand }
+      : { kind: "leaf", storage: operand.storage, offset: operand.offset };
+    const e: Expr = kind === "second"
+      ? y
+      : { kind: "op", name: kind, code: IN_PLACE[kind], args: [x, y], params: [] };
+    evaluate(e, data.subarray(target.offset, target.offset + n), n, HELPERS);
+  } else {binaryKernel(
+      IN_PLACE[kind],
+      target.shape,
+      strided(target),
+      b,
+      strided(target),
+      contiguous,
+    );}
   if (operand !== other && typeof operand !== "number") operand.dispose();
   target.storage.version++;
 }

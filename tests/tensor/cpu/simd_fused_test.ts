@@ -126,3 +126,31 @@ Deno.test("the generated modules validate for deep expressions and many operands
     assert.ok(WebAssembly.validate(simdModuleBytes(node, 6, 2, f64)));
   }
 });
+
+const IN_PLACE: Record<string, (t: Tensor, o: Tensor) => void> = {
+  addInPlace: (t, o) => t.addInPlace(o),
+  "addInPlace alpha": (t, o) => t.addInPlace(o, -0.3),
+  subInPlace: (t, o) => t.subInPlace(o),
+  mulInPlace: (t, o) => t.mulInPlace(o),
+  divInPlace: (t, o) => t.divInPlace(o),
+  copyInPlace: (t, o) => t.copyInPlace(o),
+  "fillInPlace scalar": (t) => t.fillInPlace(-0),
+  "addInPlace scalar": (t) => t.addInPlace(0.1),
+};
+
+for (const dtype of ["float32", "float64"] as const) {
+  for (const [name, op] of Object.entries(IN_PLACE)) {
+    Deno.test(`in place: SIMD ${name} (${dtype}) gives the JavaScript loop's bits`, () => {
+      const n = 1031;
+      const [a, aPlain] = pair(values(n + 1, 8), dtype);
+      const [b, bPlain] = pair(values(n + 1, 9), dtype);
+      const before = { ...fusedElements };
+      op(a.narrow(0, 1, n), b.narrow(0, 1, n));
+      // with alpha, the scaled copy of the operand is a SIMD loop of its own
+      const loops = name.endsWith("alpha") ? 2 : 1;
+      assert.equal(fusedElements.simd - before.simd, loops * (n - 3), "the SIMD loop ran");
+      op(aPlain.narrow(0, 1, n), bPlain.narrow(0, 1, n));
+      assertSame(a.toArray(), aPlain.toArray(), `${name} ${dtype}`);
+    });
+  }
+}
