@@ -10,7 +10,6 @@ import { buildModel } from "../examples/lib/models.ts";
 
 manualSeed(0);
 const model = buildModel("mlp", [1, 28, 28], 10);
-const params = model.parameters();
 const sizes = [32, 64, 128, 256];
 const batches = sizes.map((b) => ({ x: randn([b, 1, 28, 28]), y: randint(0, 10, [b]) }));
 const step = (i: number) =>
