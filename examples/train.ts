@@ -267,9 +267,25 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
     let lossSum = 0, seen = 0, step = 0;
     // on the GPU the loss is summed there and read once per epoch, so steps never sync
     const lossTotal = device === "gpu" ? keep(zeros([], { device })) : null;
+    const record = (loss: number, n: number) => {
+      lossSum += loss * n;
+      seen += n;
+      progress.update(++step, lossTotal ? "" : `loss ${(lossSum / seen).toFixed(4)}`);
+    };
+    // with workers, one step waits behind the one running, so they start it without waiting
+    // for this thread to wake; its loss is recorded a step later
+    let queued: { loss: Promise<number>; n: number } | null = null;
     for (using batch of loader) {
       const n = batch.x.shape[0];
-      const loss = dp ? await dp.step(batch.x.toArray()) : tidy(() => {
+      if (dp) {
+        const next = { loss: dp.step(batch.x.toArray()), n };
+        next.loss.catch(() => {}); // a failure surfaces where it is awaited
+        if (queued !== null) record(await queued.loss, queued.n);
+        queued = next;
+        if (perStep) scheduler!.step();
+        continue;
+      }
+      const loss = tidy(() => {
         const x = batch.x.reshape([n, ...data.shape]).to(device);
         const l = crossEntropy(model.forward(x), batch.y.to(device));
         optimizer.zeroGrad();
@@ -280,10 +296,9 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
         return 0;
       });
       if (perStep) scheduler!.step();
-      lossSum += loss * n;
-      seen += n;
-      progress.update(++step, lossTotal ? "" : `loss ${(lossSum / seen).toFixed(4)}`);
+      record(loss, n);
     }
+    if (queued !== null) record(await queued.loss, queued.n);
     if (lossTotal !== null) {
       lossSum = (await lossTotal.read())[0];
       lossTotal.dispose();

@@ -1,34 +1,50 @@
 /**
  * The control block a pool and its workers share: an `Int32Array` over a
  * `SharedArrayBuffer` whose cells the hot path reads and writes with `Atomics` instead of
- * messages. A command is started by bumping `GO`; the last worker to finish bumps `DONE`;
- * workers meet mid-command at a generation-counted barrier (`BAR_GEN`, `BAR_COUNT`). Each
- * rank also stamps the generation it reached in a cell of its own, so that a timeout can
- * say which worker did not arrive.
+ * messages. A command is posted by writing it into the next of `QUEUE` slots and bumping
+ * `GO`; every worker runs the posted commands in order, and the last worker to finish one
+ * bumps `DONE`. So the main thread can post the next command while the workers run the
+ * current one, and they start it without waiting for the main thread to wake. Workers meet
+ * mid-command at a generation-counted barrier (`BAR_GEN`, `BAR_COUNT`). Each rank also
+ * stamps the generation it reached in a cell of its own, so that a timeout can say which
+ * worker did not arrive.
  * @module
  */
 
-/** Generation of the current command: the main thread bumps it to start one. */
+/** Commands posted so far: the main thread bumps it to post one. */
 export const GO = 0;
-/** The command code the workers run next (see `Command`). */
-export const COMMAND = 1;
-/** Generation of finished commands: bumped by the last worker to finish. */
-export const DONE = 2;
-/** Workers that have finished the current command. */
-export const DONE_COUNT = 3;
+/** Commands every worker has finished: bumped by the last worker to finish one. */
+export const DONE = 1;
 /** Barrier generation: bumped by the last worker to arrive. */
-export const BAR_GEN = 4;
+export const BAR_GEN = 2;
 /** Workers waiting at the current barrier. */
-export const BAR_COUNT = 5;
+export const BAR_COUNT = 3;
 /** Set to 1 when a worker fails or the pool closes: every wait gives up. */
-export const ABORT = 6;
+export const ABORT = 4;
 /** 1 + the rank of the first worker that failed (0: none). */
-export const FAILED = 7;
-/** Cells a command may use for integer arguments. */
-export const ARGS = 8;
-/** Number of argument cells. */
+export const FAILED = 5;
+/** Number of argument cells of a command. */
 export const ARG_COUNT = 16;
-const HEADER = ARGS + ARG_COUNT;
+/** Commands that may be posted and not yet finished at once. */
+export const QUEUE = 2;
+// a slot: the command code, the count of workers that finished it, its arguments
+const SLOTS = 6, SLOT = 2 + ARG_COUNT;
+const HEADER = SLOTS + QUEUE * SLOT;
+
+/** The cell holding the code of command `generation` (1 for the first one posted). */
+export function commandCell(generation: number): number {
+  return SLOTS + (generation % QUEUE) * SLOT;
+}
+
+/** The cell counting the workers that have finished command `generation`. */
+export function finishCountCell(generation: number): number {
+  return commandCell(generation) + 1;
+}
+
+/** The cell of argument `i` of command `generation`. */
+export function argCell(generation: number, i: number): number {
+  return commandCell(generation) + 2 + i;
+}
 
 /** Commands every worker understands; programs number theirs from 1. */
 export const Command = { noop: 0, exit: -1 } as const;
@@ -73,7 +89,7 @@ export function markFailed(control: Int32Array, rank: number): boolean {
   return first;
 }
 
-/** The ranks among `size` whose `cell(rank)` does not hold `generation`. */
+/** The ranks among `size` whose `cell(rank)` has not reached `generation` (stamps only grow). */
 export function missingRanks(
   control: Int32Array,
   size: number,
@@ -82,7 +98,7 @@ export function missingRanks(
 ): number[] {
   const missing: number[] = [];
   for (let r = 0; r < size; r++) {
-    if (Atomics.load(control, cell(r)) !== generation) missing.push(r);
+    if (Atomics.load(control, cell(r)) < generation) missing.push(r);
   }
   return missing;
 }

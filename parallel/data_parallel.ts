@@ -26,6 +26,7 @@ import {
 } from "./dp_protocol.ts";
 import { importExport } from "./dp_program.ts";
 import { WorkerPool } from "./pool.ts";
+import { QUEUE } from "./control.ts";
 
 /**
  * Options of `DataParallel.create`.
@@ -162,7 +163,9 @@ export class DataParallel implements AsyncDisposable {
   readonly #hyperKeys: HyperKey[];
   readonly #samples: number;
   readonly #clipping: boolean;
-  #stepping = false;
+  /** Steps posted so far, and those not yet finished (at most `QUEUE`). */
+  #posted = 0;
+  #inFlight = 0;
   /** The workers' gradient slices; held so that their heap range stays theirs. */
   readonly #grads: Float32Array;
 
@@ -181,7 +184,7 @@ export class DataParallel implements AsyncDisposable {
     this.#grads = grads;
     this.pool = pool;
     this.#indices = new Int32Array(init.indices);
-    this.batchSize = this.#indices.length;
+    this.batchSize = this.#indices.length / QUEUE;
     this.#results = new Float64Array(init.results);
     this.#hyper = new Float64Array(init.hyper);
     this.#hyperKeys = init.hyperKeys;
@@ -265,12 +268,12 @@ export class DataParallel implements AsyncDisposable {
       yDType: ys.dtype as DataParallelInit["yDType"],
       inputShape,
       targetShape: y.shape.slice(1),
-      indices: new SharedArrayBuffer(4 * batchSize),
-      results: new SharedArrayBuffer(8 * (2 * workers + 1)),
+      indices: new SharedArrayBuffer(4 * batchSize * QUEUE),
+      results: new SharedArrayBuffer(8 * (2 * workers + 1) * QUEUE),
       optimizer: options.optimizer,
       options: options.optimizerOptions ?? {},
       hyperKeys: keys,
-      hyper: new SharedArrayBuffer(8 * keys.length),
+      hyper: new SharedArrayBuffer(8 * keys.length * QUEUE),
       maxGradNorm,
     };
     const pool = await WorkerPool.create({ workers, timeoutMs: options.timeoutMs });
@@ -290,15 +293,20 @@ export class DataParallel implements AsyncDisposable {
 
   /**
    * One training step on the samples `indices` (a global batch): forward and backward in
-   * the workers, gradients reduced, parameters updated.
+   * the workers, gradients reduced, parameters updated. Up to two steps may be in flight:
+   * call `step` for the next batch before awaiting this one, and the workers start it the
+   * moment they finish this one (the optimizer's hyper-parameters are read when a step is
+   * posted, so a scheduler stepped in between applies to the next one).
    *
    * @param indices Sample positions in the data set, at most `batchSize` of them.
    * @returns The mean loss over the batch.
    */
   async step(indices: ArrayLike<number>): Promise<number> {
-    if (this.#stepping) {
-      // the workers are reading the shared indices: writing new ones now would corrupt them
-      throw new Error("DataParallel.step: the previous step is still running; await it first");
+    if (this.#inFlight >= QUEUE) {
+      // the workers are reading every slot's indices: writing new ones now would corrupt them
+      throw new Error(
+        `DataParallel.step: ${QUEUE} steps are already in flight; await one of them first`,
+      );
     }
     const n = indices.length;
     if (n < 1 || n > this.batchSize) {
@@ -306,6 +314,7 @@ export class DataParallel implements AsyncDisposable {
         `DataParallel.step: needs 1 to ${this.batchSize} sample indices, got ${n}`,
       );
     }
+    const slot = this.#posted % QUEUE, at = slot * this.batchSize;
     for (let i = 0; i < n; i++) {
       const index = indices[i];
       if (!Number.isInteger(index) || index < 0 || index >= this.#samples) {
@@ -313,19 +322,22 @@ export class DataParallel implements AsyncDisposable {
           `DataParallel.step: index ${index} at position ${i} is outside [0, ${this.#samples})`,
         );
       }
-      this.#indices[i] = index;
+      this.#indices[at + i] = index;
     }
-    syncHyper(this.#hyperKeys, this.optimizer.paramGroups[0], this.#hyper, false);
-    this.#stepping = true;
+    const keys = this.#hyperKeys.length;
+    const hyper = this.#hyper.subarray(slot * keys, (slot + 1) * keys);
+    syncHyper(this.#hyperKeys, this.optimizer.paramGroups[0], hyper, false);
+    this.#posted++;
+    this.#inFlight++;
     try {
-      await this.pool.run(STEP, [n]);
+      await this.pool.run(STEP, [n, slot]);
     } finally {
-      this.#stepping = false;
+      this.#inFlight--;
     }
-    const size = this.workers;
-    if (this.#clipping) this.lastGradNorm = this.#results[2 * size];
+    const size = this.workers, results = this.#results.subarray(slot * (2 * size + 1));
+    if (this.#clipping) this.lastGradNorm = results[2 * size];
     let sum = 0;
-    for (let r = 0; r < size; r++) sum += this.#results[r];
+    for (let r = 0; r < size; r++) sum += results[r];
     return sum / n;
   }
 

@@ -18,6 +18,7 @@ import { sizeOf } from "../tensor/shape.ts";
 import { SharedArena } from "./arena.ts";
 import { sharedView } from "./shared_floats.ts";
 import { shardRange } from "./collectives.ts";
+import { QUEUE } from "./control.ts";
 import {
   batchShare,
   type DataParallelInit,
@@ -97,18 +98,19 @@ export async function setup(
   };
   const x = samples(init.x, init.xDType, init.inputShape);
   const y = samples(init.y, init.yDType, init.targetShape);
-  const indices = new Int32Array(init.indices);
-  const indexStorage = new Storage(indices, false);
-  const results = new Float64Array(init.results);
-  const hyper = new Float64Array(init.hyper);
+  const indexStorage = new Storage(new Int32Array(init.indices), false);
+  const batchSize = indexStorage.data.length / QUEUE, keys = init.hyperKeys.length;
+  const allResults = new Float64Array(init.results), allHyper = new Float64Array(init.hyper);
+  let results = allResults;
   const weights = new Array<number>(size).fill(0);
 
   function step(): void {
-    const total = context.arg(0);
+    const total = context.arg(0), slot = context.arg(1);
+    results = allResults.subarray(slot * (2 * size + 1), (slot + 1) * (2 * size + 1));
     const [start, count] = batchShare(total, size, rank);
     gradTensor.zeroInPlace();
     results[rank] = count === 0 ? 0 : tidy(() => {
-      const mine = new Tensor(indexStorage, [count], [1], start);
+      const mine = new Tensor(indexStorage, [count], [1], slot * batchSize + start);
       const input = x.indexSelect(0, mine), target = y.indexSelect(0, mine);
       const l = loss(model.forward(input), target);
       l.backward();
@@ -118,9 +120,13 @@ export async function setup(
     collectives.reduceScatter(gradBuffers, weights);
     if (init.maxGradNorm !== null) clip(init.maxGradNorm);
     if (optimizer !== null) {
+      const hyper = allHyper.subarray(slot * keys, (slot + 1) * keys);
       syncHyper(init.hyperKeys, optimizer.paramGroups[0], hyper, true);
       optimizer.step();
     }
+    // a step queued behind this one must not read a shard before its owner has updated it,
+    // nor zero a gradient slice that another worker is still summing
+    collectives.barrier();
   }
 
   /** Scales shard `rank` of the gradient by the clip factor of the global 2-norm. */

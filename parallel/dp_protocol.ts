@@ -74,12 +74,17 @@ export interface DataParallelInit {
   yDType: DType;
   inputShape: number[];
   targetShape: number[];
+  /** Int32: `QUEUE` slots of `batchSize` sample indices, one per step in flight. */
   indices: SharedArrayBuffer;
-  /** Float64: per-rank loss sums, then per-rank squared norms, then the total norm. */
+  /**
+   * Float64: `QUEUE` slots of per-rank loss sums, then per-rank squared norms, then the
+   * total norm.
+   */
   results: SharedArrayBuffer;
   optimizer: string;
   options: Record<string, unknown>;
   hyperKeys: HyperKey[];
+  /** Float64: `QUEUE` slots of the values of `hyperKeys`. */
   hyper: SharedArrayBuffer;
   maxGradNorm: number | null;
 }

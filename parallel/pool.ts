@@ -16,9 +16,9 @@ import { Worker } from "node:worker_threads";
 import {
   ABORT,
   ARG_COUNT,
-  ARGS,
-  COMMAND,
+  argCell,
   Command,
+  commandCell,
   createControl,
   DONE,
   FAILED,
@@ -27,6 +27,7 @@ import {
   markFailed,
   missingRanks,
   nameWorkers,
+  QUEUE,
   wakeAll,
 } from "./control.ts";
 import { type ErrorInfo, errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
@@ -131,7 +132,9 @@ export class WorkerPool implements AsyncDisposable {
   readonly #pending = new Map<number, Pending>();
   readonly #errors = new Map<number, ErrorInfo>();
   #nextId = 0;
-  #busy = false;
+  /** Commands posted (the last one's generation) and not yet seen finished by `run`. */
+  #posted = 0;
+  #inFlight = 0;
   #closed = false;
   #failure: Error | null = null;
   /** Resolves once the pool fails or closes, to wake a `run` in flight. */
@@ -232,7 +235,9 @@ export class WorkerPool implements AsyncDisposable {
 
   /**
    * Runs `command` in every worker and resolves when all have finished it. The command and
-   * its integer arguments go through the control block; nothing is posted.
+   * its integer arguments go through the control block; nothing is posted. Up to `QUEUE`
+   * (2) commands may be in flight: call `run` again before awaiting the first, and the
+   * workers start the second as soon as they finish the first, in the order posted.
    *
    * @param command The command code (0: no-op; programs number theirs from 1).
    * @param args Up to `ARG_COUNT` (16) integers, read in the workers with `context.arg(i)`.
@@ -242,9 +247,11 @@ export class WorkerPool implements AsyncDisposable {
     this.#hold();
     try {
       // a barrier timeout inside the workers names more: let it come first
-      const deadline = performance.now() + this.timeoutMs + 1000;
+      let deadline = performance.now() + this.timeoutMs + 1000;
       let result = "ok";
-      while (Atomics.load(this.#control, DONE) === generation) {
+      for (;;) {
+        const done = Atomics.load(this.#control, DONE);
+        if (done >= generation) break;
         if (Atomics.load(this.#control, ABORT) !== 0) {
           // the failing worker's report is on its way as a message
           await within(this.#stopped.promise, 1000);
@@ -256,14 +263,18 @@ export class WorkerPool implements AsyncDisposable {
           result = "timed-out";
           break;
         }
-        const wait = Atomics.waitAsync(this.#control, DONE, generation, left);
+        const wait = Atomics.waitAsync(this.#control, DONE, done, left);
         // no race against #stopped: each race would leave a handler on it until the pool ends;
         // whatever fails the pool (markFailed, #fail, close) wakes this wait instead
         if (wait.async) await wait.value;
+        // a command queued behind another gets its whole timeout once that one is done
+        if (Atomics.load(this.#control, DONE) !== done) {
+          deadline = performance.now() + this.timeoutMs + 1000;
+        }
       }
       this.#finish(command, result);
     } finally {
-      this.#busy = false;
+      this.#inFlight--;
       this.#release();
     }
   }
@@ -271,19 +282,24 @@ export class WorkerPool implements AsyncDisposable {
   /**
    * Like `run`, but blocks the calling thread until the workers finish, after `during`
    * (work of the caller's own) has run. For synchronous kernels called from the main
-   * thread; prefer `run` elsewhere.
+   * thread; prefer `run` elsewhere. Nothing else may be in flight.
    *
    * @param command The command code.
    * @param args Up to `ARG_COUNT` (16) integers.
    * @param during Work the caller does while the workers run.
    */
   runBlocking(command: number, args: readonly number[], during?: () => void): void {
+    if (this.#posted > Atomics.load(this.#control, DONE)) {
+      throw new Error("WorkerPool.runBlocking: a command is still running; await it first");
+    }
     const generation = this.#begin("runBlocking", command, args);
     try {
       during?.();
       const deadline = performance.now() + this.timeoutMs;
       let result = "ok";
-      while (Atomics.load(this.#control, DONE) === generation) {
+      for (;;) {
+        const done = Atomics.load(this.#control, DONE);
+        if (done >= generation) break;
         if (Atomics.load(this.#control, ABORT) !== 0) {
           result = "failed";
           break;
@@ -293,11 +309,11 @@ export class WorkerPool implements AsyncDisposable {
           result = "timed-out";
           break;
         }
-        Atomics.wait(this.#control, DONE, generation, left);
+        Atomics.wait(this.#control, DONE, done, left);
       }
       this.#finish(command, result);
     } finally {
-      this.#busy = false;
+      this.#inFlight--;
     }
   }
 
@@ -309,8 +325,8 @@ export class WorkerPool implements AsyncDisposable {
     globalThis.removeEventListener("unload", this.#onUnload);
     // workers blocked in Atomics.wait ignore terminate(): wake them into the abort flag
     Atomics.store(this.#control, ABORT, 1);
-    Atomics.store(this.#control, COMMAND, Command.exit);
-    Atomics.add(this.#control, GO, 1);
+    Atomics.store(this.#control, commandCell(this.#posted + 1), Command.exit);
+    Atomics.store(this.#control, GO, ++this.#posted);
     wakeAll(this.#control);
     for (const worker of this.#workers) worker.terminate();
     const error = this.#failure ?? new Error("WorkerPool: the pool was closed");
@@ -325,10 +341,15 @@ export class WorkerPool implements AsyncDisposable {
     return Promise.resolve();
   }
 
+  /** Posts `command` into the next queue slot and returns its generation. */
   #begin(op: string, command: number, args: readonly number[]): number {
     this.#checkOpen(op);
-    if (this.#busy) {
-      throw new Error(`WorkerPool.${op}: a command is still running; await it first`);
+    // the workers' count, not the pending promises': a finished command frees its slot even
+    // before the continuation of its run has run
+    if (this.#posted - Atomics.load(this.#control, DONE) >= QUEUE) {
+      throw new Error(
+        `WorkerPool.${op}: ${QUEUE} commands are already in flight; await one of them first`,
+      );
     }
     if (!Number.isInteger(command) || command < 0) {
       throw new RangeError(`WorkerPool.${op}: command must be an integer >= 0, got ${command}`);
@@ -336,12 +357,12 @@ export class WorkerPool implements AsyncDisposable {
     if (args.length > ARG_COUNT) {
       throw new RangeError(`WorkerPool.${op}: at most ${ARG_COUNT} arguments, got ${args.length}`);
     }
-    this.#busy = true;
-    const c = this.#control;
-    args.forEach((a, i) => Atomics.store(c, ARGS + i, a));
-    Atomics.store(c, COMMAND, command);
-    const generation = Atomics.load(c, DONE);
-    Atomics.add(c, GO, 1);
+    this.#inFlight++;
+    const c = this.#control, generation = ++this.#posted;
+    // the slot's previous command (generation - QUEUE) is done: at most QUEUE are in flight
+    args.forEach((a, i) => Atomics.store(c, argCell(generation, i), a));
+    Atomics.store(c, commandCell(generation), command);
+    Atomics.store(c, GO, generation);
     Atomics.notify(c, GO);
     return generation;
   }
@@ -353,15 +374,9 @@ export class WorkerPool implements AsyncDisposable {
       throw failure;
     }
     if (result === "timed-out") {
-      const missing = missingRanks(
-        this.#control,
-        this.size,
-        finishedCell,
-        Atomics.load(
-          this.#control,
-          GO,
-        ),
-      );
+      // the command that did not finish is the oldest one in flight
+      const stuck = Atomics.load(this.#control, DONE) + 1;
+      const missing = missingRanks(this.#control, this.size, finishedCell, stuck);
       this.close();
       throw new Error(
         `WorkerPool: command ${command} timed out after ${this.timeoutMs} ms: ` +
@@ -461,7 +476,7 @@ export class WorkerPool implements AsyncDisposable {
     // an aborted worker only echoes the first failure: wait for that worker's own report
     if (first < 0 || !this.#errors.has(first)) return;
     this.#failure = new WorkerError(first, this.#errors.get(first)!);
-    if (this.#busy) {
+    if (this.#inFlight > 0) {
       this.#stopped.resolve(); // the command in flight closes the pool
       Atomics.notify(this.#control, DONE);
     } else this.close();

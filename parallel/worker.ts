@@ -12,11 +12,11 @@ import { SharedMemoryCollectives } from "./collectives.ts";
 import {
   ABORT,
   AbortedError,
-  ARGS,
-  COMMAND,
+  argCell,
   Command,
+  commandCell,
   DONE,
-  DONE_COUNT,
+  finishCountCell,
   finishedCell,
   GO,
   markFailed,
@@ -36,19 +36,22 @@ function post(message: FromWorker): void {
   port.postMessage(message);
 }
 
+/** The generation of the command being run (the program's `context.arg` reads its slot). */
+let current = 0;
+
 async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
-  let seen = 0;
   for (;;) {
     if (Atomics.load(control, ABORT) !== 0) return;
-    if (Atomics.load(control, GO) === seen) {
-      if (Atomics.wait(control, GO, seen, SPIN_MS) === "timed-out") {
-        const wait = Atomics.waitAsync(control, GO, seen);
+    if (Atomics.load(control, GO) === current) {
+      if (Atomics.wait(control, GO, current, SPIN_MS) === "timed-out") {
+        const wait = Atomics.waitAsync(control, GO, current);
         if (wait.async) await wait.value;
       }
       continue;
     }
-    seen = Atomics.load(control, GO);
-    const command = Atomics.load(control, COMMAND);
+    // the next command in order, even when the main thread has posted another behind it
+    const generation = ++current;
+    const command = Atomics.load(control, commandCell(generation));
     if (command === Command.exit) return;
     try {
       if (command !== Command.noop) {
@@ -61,9 +64,10 @@ async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
       post({ type: "failed", error: errorInfo(e), aborted });
       return;
     }
-    Atomics.store(control, finishedCell(ctx.rank), seen);
-    if (Atomics.add(control, DONE_COUNT, 1) === ctx.size - 1) {
-      Atomics.store(control, DONE_COUNT, 0);
+    Atomics.store(control, finishedCell(ctx.rank), generation);
+    // every worker finishes command g before g + 1, so DONE moves up one command at a time
+    if (Atomics.add(control, finishCountCell(generation), 1) === ctx.size - 1) {
+      Atomics.store(control, finishCountCell(generation), 0);
       Atomics.add(control, DONE, 1);
       Atomics.notify(control, DONE);
     }
@@ -80,7 +84,7 @@ async function handle(message: ToWorker): Promise<void> {
       size: message.size,
       timeoutMs: message.timeoutMs,
       collectives: new SharedMemoryCollectives(c, message.rank, message.size, message.timeoutMs),
-      arg: (i: number) => Atomics.load(c, ARGS + i),
+      arg: (i: number) => Atomics.load(c, argCell(current, i)),
     };
     post({ type: "ready" });
     loop(context, c).catch((e) => post({ type: "failed", error: errorInfo(e), aborted: false }));

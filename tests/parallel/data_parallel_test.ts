@@ -146,6 +146,32 @@ Deno.test("the same worker count gives bit-identical runs", async () => {
   assert.deepEqual(runs[0], runs[1]);
 });
 
+Deno.test("steps posted before the previous one is awaited give the same run, with each step's lr", async () => {
+  const runs = [];
+  for (const queued of [false, true]) {
+    await using dp = await parallel("adam", 2);
+    const losses: number[] = [];
+    let inFlight: Promise<number> | null = null;
+    for (const [i, batch] of BATCHES.entries()) {
+      dp.optimizer.paramGroups[0].lr = 1e-2 / (i + 1); // read when the step is posted
+      if (!queued) {
+        losses.push(await dp.step(batch));
+        continue;
+      }
+      const next = dp.step(batch);
+      if (inFlight !== null) losses.push(await inFlight);
+      inFlight = next;
+    }
+    if (inFlight !== null) losses.push(await inFlight);
+    runs.push({ params: values(dp.model), losses });
+  }
+  assert.deepEqual(runs[1], runs[0]);
+  // the learning rates took effect: a constant one gives other values
+  await using dp = await parallel("adam", 2);
+  for (const batch of BATCHES) await dp.step(batch);
+  assert.notDeepEqual(values(dp.model), runs[0].params);
+});
+
 function stateValues(sd: OptimizerStateDict): number[] {
   return Object.values(sd.state).flatMap((s) =>
     Object.values(s).flatMap((v) => typeof v === "number" ? [v] : [...(v as Float32Array)])
@@ -320,13 +346,13 @@ Deno.test("DataParallel rejects bad input clearly", async () => {
     RangeError,
     "DataParallel.step: index 99 at position 1 is outside [0, 24)",
   );
-  const first = dp.step([0, 1]);
+  const first = dp.step([0, 1]), second = dp.step([2, 3]);
   await rejectsWith(
-    () => dp.step([2, 3]),
+    () => dp.step([4, 5]),
     Error,
-    "DataParallel.step: the previous step is still running; await it first",
+    "DataParallel.step: 2 steps are already in flight; await one of them first",
   );
-  await first;
+  await Promise.all([first, second]);
   // a batch smaller than the worker count (an epoch's last) leaves a worker idle
   assert(Number.isFinite(await dp.step([3])));
 });

@@ -4,6 +4,7 @@ import { heapAlloc, heapBytes } from "../../tensor/heap.ts";
 import {
   ALL_REDUCE,
   BROADCAST,
+  RECORD,
   REDUCE_SCATTER,
   SLEEP,
   SLOW_BARRIER,
@@ -99,6 +100,34 @@ Deno.test("a worker that throws fails the command with its error and stack", asy
   await assert.rejects(() => pool.run(0), WorkerError);
 });
 
+Deno.test("a worker that throws fails the queued command behind it too", async () => {
+  const { pool } = await collectivePool(2, 4);
+  const first = pool.run(THROW, [1]);
+  const second = pool.run(RECORD, [1, 0]);
+  for (const run of [first, second]) {
+    await assert.rejects(() => run, (e: unknown) => {
+      assert(e instanceof WorkerError);
+      assert.match(e.message, /worker 1 failed: RangeError: rank 1 throws on purpose/);
+      return true;
+    });
+  }
+  assert(pool.closed);
+});
+
+Deno.test("a queued command times out on its own clock, naming the worker that did not finish", async () => {
+  const { pool } = await collectivePool(2, 4, 300);
+  // rank 0 finishes both; rank 1 finishes the first, then sleeps past the timeout
+  const first = pool.run(SLEEP, [1, 200]);
+  const second = pool.run(SLEEP, [1, 3000]);
+  await first; // 200 ms, inside the timeout
+  await rejectsWith(
+    () => second,
+    Error,
+    "WorkerPool: command 6 timed out after 300 ms: worker 1 did not finish",
+  );
+  assert(pool.closed);
+});
+
 Deno.test("a barrier timeout names the worker that did not arrive", async () => {
   const { pool } = await collectivePool(2, 4, 200);
   await assert.rejects(
@@ -123,18 +152,35 @@ Deno.test("the main thread's event loop runs while the workers work", async () =
     await pool.run(SLEEP, [-1, 300]);
     clearInterval(timer);
     assert(ticks >= 5, `only ${ticks} timer ticks during a 300 ms command`);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("commands posted while others run are queued, and run in order with their own arguments", async () => {
+  const { pool, rank } = await collectivePool(2, 8);
+  try {
+    const order: string[] = [];
+    const first = pool.run(SLEEP, [-1, 100]).then(() => order.push("sleep"));
+    // posted while the workers sleep: each reads its own arguments, after the one before it
+    const second = pool.run(RECORD, [5, 0]).then(() => order.push("record"));
     await rejectsWith(
-      async () => {
-        const first = pool.run(SLEEP, [-1, 50]);
-        try {
-          await pool.run(0);
-        } finally {
-          await first;
-        }
-      },
+      () => pool.run(0),
       Error,
-      "WorkerPool.run: a command is still running; await it first",
+      "WorkerPool.run: 2 commands are already in flight; await one of them first",
     );
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ["sleep", "record"]);
+    for (let i = 1; i < 8; i++) {
+      const next = pool.run(RECORD, [10 * i, i]);
+      if (i % 2 === 1) continue; // two in flight, then await both
+      await next;
+    }
+    await pool.run(0);
+    // each value is the one before plus the command's own argument: they ran in order
+    const want = [5, 15, 35, 65, 105, 155, 215, 285];
+    assert.deepEqual([...rank(0)], want);
+    assert.deepEqual([...rank(1)], want);
   } finally {
     pool.close();
   }

@@ -9,6 +9,8 @@ export interface CollectiveInit {
 export const REDUCE_SCATTER = 1, ALL_REDUCE = 2, BROADCAST = 3, SLOW_BARRIER = 4, THROW = 5;
 /** Rank arg(0) (every rank for -1) sleeps arg(1) ms, with no barrier after. */
 export const SLEEP = 6;
+/** Every rank writes arg(0) at position arg(1) of its buffer, after the value there + 1. */
+export const RECORD = 7;
 
 export function setup(ctx: WorkerContext, init: CollectiveInit): WorkerProgram {
   const all = new Float32Array(init.buffers);
@@ -37,6 +39,11 @@ export function setup(ctx: WorkerContext, init: CollectiveInit): WorkerProgram {
         case SLEEP:
           if (ctx.arg(0) === -1 || ctx.rank === ctx.arg(0)) Atomics.wait(sleeper, 0, 0, ctx.arg(1));
           break;
+        case RECORD: {
+          const own = buffers[ctx.rank], at = ctx.arg(1);
+          own[at] = ctx.arg(0) + (at > 0 ? own[at - 1] : 0);
+          break;
+        }
         case THROW:
           if (ctx.rank === ctx.arg(0)) throw new RangeError(`rank ${ctx.rank} throws on purpose`);
           ctx.collectives.barrier();
