@@ -14,30 +14,46 @@
  */
 
 const PAGE = 65536;
-/** The most the heap may ever hold: the reservation a shared memory makes up front. */
-const MAX_BYTES = 1 << 30;
+/**
+ * The most the heap may ever hold, the reservation a shared memory makes up front: 2 GiB
+ * less a page, so that every address is a positive 32-bit integer, or 1 GiB where the
+ * larger reservation is refused.
+ */
+const CAPS = [2 ** 31 - PAGE, 2 ** 30];
 /** Grow at least this much at a time: each grow is a system call. */
 const GROW_BYTES = 1 << 22;
 
-/** Bytes at the start of the memory that hold the shared bump pointer. */
+/** Bytes at the start of the memory that hold the shared bump pointer and the cap. */
 const HEADER_BYTES = 64;
 
 let memory: WebAssembly.Memory | null | undefined;
 let view: SharedArrayBuffer | null = null;
-/** Element 0: the next free byte, for every thread that shares the memory. */
+/**
+ * Element 0: the next free byte, for every thread that shares the memory; element 1: the
+ * memory's maximum in bytes, for the threads that adopt it.
+ */
 let header: Int32Array | null = null;
-let limit = MAX_BYTES;
+let maxBytes = CAPS[0];
+let limit = maxBytes;
+let warned = false;
 const buffers = new WeakSet<ArrayBufferLike>();
 
 /** The heap's memory, made on first use; null where shared WebAssembly memory is unavailable. */
 export function heapMemory(): WebAssembly.Memory | null {
   if (memory === undefined) {
-    try {
-      memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_BYTES / PAGE, shared: true });
+    memory = null; // e.g. a browser page that is not cross-origin isolated
+    for (const cap of CAPS) {
+      try {
+        memory = new WebAssembly.Memory({ initial: 1, maximum: cap / PAGE, shared: true });
+      } catch {
+        continue;
+      }
+      maxBytes = cap;
+      limit = Math.min(limit, cap);
       refresh();
       Atomics.store(header!, 0, HEADER_BYTES);
-    } catch {
-      memory = null; // e.g. a browser page that is not cross-origin isolated
+      Atomics.store(header!, 1, cap);
+      break;
     }
   }
   return memory;
@@ -54,6 +70,8 @@ export function adoptHeap(shared: WebAssembly.Memory): void {
   }
   memory = shared;
   refresh();
+  maxBytes = Atomics.load(header!, 1);
+  limit = Math.min(limit, maxBytes);
 }
 
 function refresh(): void {
@@ -69,11 +87,24 @@ function refresh(): void {
 export function heapAlloc(bytes: number): number {
   const mem = heapMemory();
   const size = Math.ceil(bytes / 16) * 16;
-  if (mem === null || Atomics.load(header!, 0) + size > limit) return -1;
+  if (mem === null || Atomics.load(header!, 0) + size > limit) return full();
   const at = Atomics.add(header!, 0, size);
   // past the limit, the range is lost: only a heap about to fall back gets here
-  if (at + size > limit) return -1;
-  return reach(at + size) ? at : -1;
+  if (at + size > limit) return full();
+  return reach(at + size) ? at : full();
+}
+
+/** -1, after saying once per thread that the heap ran out (unless a test capped it). */
+function full(): -1 {
+  if (!warned && memory !== null && limit === maxBytes) {
+    warned = true;
+    console.warn(
+      `adamant: the WebAssembly heap is full (${maxBytes >> 20} MiB); new buffers are plain ` +
+        "memory, where the kernels run without SIMD. Dispose tensors you no longer need, " +
+        "or use smaller batches or fewer workers.",
+    );
+  }
+  return -1;
 }
 
 /** Grows the memory (if no other thread has) until it holds `end` bytes; false if it cannot. */
@@ -82,7 +113,7 @@ function reach(end: number): boolean {
   refresh(); // another thread may have grown it
   while (view!.byteLength < end) {
     const have = view!.byteLength;
-    const want = Math.min(Math.max(end - have, GROW_BYTES), MAX_BYTES - have);
+    const want = Math.min(Math.max(end - have, GROW_BYTES), maxBytes - have);
     try {
       memory!.grow(Math.ceil(want / PAGE));
     } catch {
@@ -114,11 +145,12 @@ export function heapBytes(): number {
 }
 
 /**
- * Caps the heap at `bytes` (at most 1 GiB); returns the previous cap. Allocations past it
- * fall back to plain buffers; tests use it to reach that fallback.
+ * Caps the heap at `bytes` (at most its reservation); returns the previous cap.
+ * Allocations past it fall back to plain buffers, silently; tests use it to reach that
+ * fallback.
  */
 export function setHeapLimit(bytes: number): number {
   const previous = limit;
-  limit = Math.min(bytes, MAX_BYTES);
+  limit = Math.min(bytes, maxBytes);
   return previous;
 }

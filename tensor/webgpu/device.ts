@@ -16,7 +16,8 @@ let starting: Promise<GPUDevice | null> | null = null;
 const uncaptured: string[] = [];
 
 async function start(): Promise<GPUDevice | null> {
-  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  // structural: a worker's type library names its navigator WorkerNavigator
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (gpu === undefined) return null;
   adapter = await gpu.requestAdapter();
   if (adapter === null) return null;

@@ -78,3 +78,32 @@ Deno.test("a heap buffer whose tensor was dropped without dispose comes back to 
   }
   assert.equal(back, address);
 });
+
+Deno.test("the heap holds more than 1 GiB, and the SIMD kernels work on buffers past it", async () => {
+  const worker = new Worker(new URL("./programs/high_heap_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  try {
+    const found = await new Promise<Record<string, number | boolean | string>>(
+      (resolve, reject) => {
+        worker.onmessage = (e) => resolve(e.data);
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(e.message));
+        };
+        worker.postMessage(null);
+      },
+    );
+    assert.ok(found.filler as number >= 0, "the 1.25 GiB filler fits");
+    assert.ok(found.lowest as number > 2 ** 30, `operands at ${found.lowest}, past 1 GiB`);
+    assert.ok(found.fusedSimd === 150_000 && found.adamSimd === 1000, "the SIMD loops ran");
+    for (const k of ["matmul", "fused", "conv", "adam"]) {
+      assert.equal(found[k], true, `${k}: the same bits as on plain buffers`);
+    }
+    assert.ok(found.refused, "allocations past the reservation are refused");
+    assert.equal(found.warnings, 1, "the full heap is reported once");
+    assert.match(found.warning as string, /adamant: the WebAssembly heap is full \(2047 MiB\)/);
+  } finally {
+    worker.terminate();
+  }
+});
