@@ -1,0 +1,101 @@
+/**
+ * Training steps at batch 256 on the main thread against `DataParallel` with one step
+ * queued (as the trainer runs it), in alternating blocks in one process, so that a noisy
+ * machine's fast and slow phases fall on both alike. Random data of Fashion-MNIST's shape;
+ * Adam; the trainer's models.
+ *
+ *   deno run --allow-read bench/dp_steps.ts                 # the MLP, 1 and 2 workers
+ *   deno run --allow-read bench/dp_steps.ts cnn 2           # the CNN, 2 workers
+ *   deno run --allow-read bench/dp_steps.ts mlp 1 2 4 8     # a bigger machine
+ */
+import { Adam, crossEntropy, manualSeed, rand, randint, TensorDataset, tidy } from "../mod.ts";
+import { DataParallel } from "../parallel/mod.ts";
+import { buildModel } from "../examples/lib/models.ts";
+
+const [model = "mlp", ...rest] = Deno.args;
+if (model !== "mlp" && model !== "cnn") {
+  throw new RangeError(`dp_steps: the model is mlp or cnn, got ${model}`);
+}
+const counts = rest.length > 0 ? rest.map(Number) : [1, 2];
+if (counts.some((c) => !Number.isInteger(c) || c < 1)) {
+  throw new RangeError(`dp_steps: worker counts are integers >= 1, got ${rest}`);
+}
+const BATCH = 256, SAMPLES = 4096;
+// blocks of steps, and rounds of blocks: the CNN's steps are some 40 times the MLP's
+const [BLOCK, ROUNDS] = model === "mlp" ? [10, 12] : [3, 5];
+
+manualSeed(0);
+const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
+const dataset = new TensorDataset(x, y);
+let cursor = 0;
+function nextBatch(): Int32Array {
+  const idx = new Int32Array(BATCH);
+  for (let i = 0; i < BATCH; i++) idx[i] = (cursor + i) % SAMPLES;
+  cursor = (cursor + BATCH) % SAMPLES;
+  return idx;
+}
+
+const net = buildModel(model, [1, 28, 28], 10);
+const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
+function mainStep(): void {
+  const idx = nextBatch();
+  tidy(() => {
+    const batch = dataset.getBatch(idx, 0, BATCH); // the trainer's row copy
+    const loss = crossEntropy(net.forward(batch.x.reshape([BATCH, 1, 28, 28])), batch.y);
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+    loss.item();
+  });
+}
+
+const MODELS = new URL("../examples/lib/models.ts", import.meta.url).href;
+const pools = await Promise.all(counts.map((workers) =>
+  DataParallel.create({
+    workers,
+    model: { module: MODELS, export: "buildModel", args: [model, [1, 28, 28], 10] },
+    optimizer: "adam",
+    optimizerOptions: { lr: 1e-3 },
+    x,
+    y,
+    inputShape: [1, 28, 28],
+    batchSize: BATCH,
+  })
+));
+
+/** Milliseconds per step over one block: the main thread (`dp` null) or `dp`, queued. */
+async function block(dp: DataParallel | null): Promise<number> {
+  const start = performance.now();
+  if (dp === null) { for (let i = 0; i < BLOCK; i++) mainStep(); }
+  else {
+    let queued: Promise<number> | null = null;
+    for (let i = 0; i < BLOCK; i++) {
+      const next = dp.step(nextBatch());
+      if (queued !== null) await queued;
+      queued = next;
+    }
+    await queued;
+  }
+  return (performance.now() - start) / BLOCK;
+}
+
+const runners = [null, ...pools];
+const times = runners.map(() => [] as number[]);
+for (let round = -1; round < ROUNDS; round++) { // round -1 warms up
+  for (const [k, dp] of runners.entries()) {
+    const ms = await block(dp);
+    if (round >= 0) times[k].push(ms);
+  }
+}
+for (const dp of pools) dp.close();
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const main = median(times[0]);
+console.log(`${model}, batch 256, ${navigator.hardwareConcurrency} cores: median ms per step`);
+console.log(`  main thread  ${main.toFixed(2)} ms`);
+counts.forEach((workers, k) => {
+  const ms = median(times[k + 1]);
+  console.log(
+    `  ${String(workers).padStart(2)} worker(s)  ${ms.toFixed(2)} ms  ${(main / ms).toFixed(2)}x`,
+  );
+});
