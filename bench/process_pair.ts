@@ -5,12 +5,15 @@
  * 2.00x the lone process means two free cores; a virtual machine whose two vCPUs share one
  * physical core's vector units reads near 1.0x while the lone process runs fast.
  *
- *   deno run --allow-run --allow-read bench/process_pair.ts          # 4 rounds
- *   deno run --allow-run --allow-read bench/process_pair.ts 8        # 8 rounds
+ *   deno run --allow-run --allow-read bench/process_pair.ts          # 4 rounds, n = 256
+ *   deno run --allow-run --allow-read bench/process_pair.ts 8 1024   # 8 rounds, n = 1024
  */
 import { randn, tidy } from "../mod.ts";
 
-const N = 256, REPS = 300;
+const N = Number(Deno.args[1] ?? 256);
+if (!Number.isInteger(N) || N < 8) throw new RangeError(`process_pair: n must be >= 8`);
+// about 2 s of products at 20 GFLOP/s, whatever the size
+const REPS = Math.max(20, Math.round(4e10 / (2 * N ** 3)));
 
 /** The median GFLOP/s of `REPS` products, after a warm-up. */
 function measure(): number {
@@ -35,7 +38,7 @@ if (Deno.args[0] === "child") {
   }
   const child = () =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", new URL(import.meta.url).pathname, "child"],
+      args: ["run", "--allow-read", new URL(import.meta.url).pathname, "child", String(N)],
     }).output().then((o) => Number(new TextDecoder().decode(o.stdout)));
   console.log(`float32 matmul ${N}, GFLOP/s per process; ${navigator.hardwareConcurrency} cores`);
   for (let r = 1; r <= rounds; r++) {
