@@ -8,9 +8,10 @@
  *   deno run --allow-read bench/dp_steps.ts cnn 2           # the CNN, 2 workers
  *   deno run --allow-read bench/dp_steps.ts mlp 1 2 4 8     # a bigger machine
  */
-import { Adam, crossEntropy, manualSeed, rand, randint, TensorDataset, tidy } from "../mod.ts";
+import { Adam, manualSeed } from "../mod.ts";
 import { DataParallel } from "../parallel/mod.ts";
 import { buildModel } from "../examples/lib/models.ts";
+import { randomBatches, trainerStep } from "./trainer_step.ts";
 
 const [model = "mlp", ...rest] = Deno.args;
 if (model !== "mlp" && model !== "cnn") {
@@ -25,29 +26,10 @@ const BATCH = 256, SAMPLES = 4096;
 const [BLOCK, ROUNDS] = model === "mlp" ? [10, 12] : [3, 5];
 
 manualSeed(0);
-const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
-const dataset = new TensorDataset(x, y);
-let cursor = 0;
-function nextBatch(): Int32Array {
-  const idx = new Int32Array(BATCH);
-  for (let i = 0; i < BATCH; i++) idx[i] = (cursor + i) % SAMPLES;
-  cursor = (cursor + BATCH) % SAMPLES;
-  return idx;
-}
-
+const { x, y, dataset, next: nextBatch } = randomBatches(SAMPLES, BATCH);
 const net = buildModel(model, [1, 28, 28], 10);
 const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
-function mainStep(): void {
-  const idx = nextBatch();
-  tidy(() => {
-    const batch = dataset.getBatch(idx, 0, BATCH); // the trainer's row copy
-    const loss = crossEntropy(net.forward(batch.x.reshape([BATCH, 1, 28, 28])), batch.y);
-    optimizer.zeroGrad();
-    loss.backward();
-    optimizer.step();
-    loss.item();
-  });
-}
+const mainStep = () => trainerStep(net, optimizer, dataset, nextBatch());
 
 const MODELS = new URL("../examples/lib/models.ts", import.meta.url).href;
 const pools = await Promise.all(counts.map((workers) =>

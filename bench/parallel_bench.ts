@@ -24,20 +24,12 @@
  * Without read permission (plain `deno task bench`) the entries are skipped. Pools close
  * themselves after 3 s without use, so the run ends when the benchmarks do.
  */
-import {
-  Adam,
-  crossEntropy,
-  manualSeed,
-  rand,
-  randint,
-  randn,
-  TensorDataset,
-  tidy,
-} from "../mod.ts";
+import { Adam, manualSeed, randn, tidy } from "../mod.ts";
 import { DataParallel, ParallelMatmul, WorkerPool } from "../parallel/mod.ts";
 import { setMatmulExecutor } from "../tensor/cpu/matmul.ts";
 import { buildModel } from "../examples/lib/models.ts";
 import { ADAM, type BenchInit, COMPUTE, KERNEL, REDUCE } from "./parallel_program.ts";
+import { randomBatches, trainerStep } from "./trainer_step.ts";
 
 const allowed = Deno.permissions.querySync({ name: "read" }).state === "granted";
 const ignore = !allowed;
@@ -144,18 +136,9 @@ for (const workers of COUNTS) {
   });
 }
 
-const BATCH = 256, SAMPLES = 4096;
-const x = rand([SAMPLES, 784]), y = randint(0, 10, [SAMPLES]);
+const BATCH = 256;
+const { x, y, dataset, next: nextBatch } = randomBatches(4096, BATCH);
 const MODEL = new URL("../examples/lib/models.ts", import.meta.url).href;
-const dataset = new TensorDataset(x, y);
-let cursor = 0;
-function nextBatch(): Int32Array {
-  const idx = new Int32Array(BATCH);
-  for (let i = 0; i < BATCH; i++) idx[i] = (cursor + i) % SAMPLES;
-  cursor = (cursor + BATCH) % SAMPLES;
-  return idx;
-}
-
 const model = buildModel("mlp", [1, 28, 28], 10);
 const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
 
@@ -165,17 +148,7 @@ Deno.bench(
     const idx = nextBatch();
     // one thread: the matmul group's ParallelMatmul stays registered for the whole process
     const saved = setMatmulExecutor(null);
-    tidy(() => {
-      // the trainer's row copy: indexSelect takes several ms more for these 256 rows
-      const batch = dataset.getBatch(idx, 0, BATCH);
-      const loss = crossEntropy(
-        model.forward(batch.x.reshape([BATCH, 1, 28, 28])),
-        batch.y,
-      );
-      optimizer.zeroGrad();
-      loss.backward();
-      optimizer.step();
-    });
+    trainerStep(model, optimizer, dataset, idx);
     setMatmulExecutor(saved);
   },
 );
