@@ -87,21 +87,28 @@ function refresh(): void {
 export function heapAlloc(bytes: number): number {
   const mem = heapMemory();
   const size = Math.ceil(bytes / 16) * 16;
-  if (mem === null || Atomics.load(header!, 0) + size > limit) return full();
-  const at = Atomics.add(header!, 0, size);
-  // past the limit, the range is lost: only a heap about to fall back gets here
-  if (at + size > limit) return full();
-  return reach(at + size) ? at : full();
+  if (mem === null) return -1;
+  // compare-and-swap, never a blind add: two threads adding past a cap this close to 2^31
+  // would wrap the cell negative, and later ranges would overlap live ones
+  let at = Atomics.load(header!, 0);
+  for (;;) {
+    if (at + size > limit) return full(size);
+    const seen = Atomics.compareExchange(header!, 0, at, at + size);
+    if (seen === at) break;
+    at = seen;
+  }
+  return reach(at + size) ? at : full(size);
 }
 
 /** -1, after saying once per thread that the heap ran out (unless a test capped it). */
-function full(): -1 {
-  if (!warned && memory !== null && limit === maxBytes) {
+function full(bytes: number): -1 {
+  if (!warned && limit === maxBytes) {
     warned = true;
     console.warn(
-      `adamant: the WebAssembly heap is full (${maxBytes >> 20} MiB); new buffers are plain ` +
-        "memory, where the kernels run without SIMD. Dispose tensors you no longer need, " +
-        "or use smaller batches or fewer workers.",
+      `adamant: the WebAssembly heap (${maxBytes >> 20} MiB) has no room for ${
+        Math.ceil(bytes / 2 ** 20)
+      } MiB more; new buffers are plain memory, where the kernels run without SIMD. ` +
+        "Dispose tensors you no longer need, or use smaller batches or fewer workers.",
     );
   }
   return -1;

@@ -127,30 +127,39 @@ Deno.test("the generated modules validate for deep expressions and many operands
   }
 });
 
-const IN_PLACE: Record<string, (t: Tensor, o: Tensor) => void> = {
-  addInPlace: (t, o) => t.addInPlace(o),
-  "addInPlace alpha": (t, o) => t.addInPlace(o, -0.3),
-  subInPlace: (t, o) => t.subInPlace(o),
-  mulInPlace: (t, o) => t.mulInPlace(o),
-  divInPlace: (t, o) => t.divInPlace(o),
-  copyInPlace: (t, o) => t.copyInPlace(o),
-  "fillInPlace scalar": (t) => t.fillInPlace(-0),
-  "addInPlace scalar": (t) => t.addInPlace(0.1),
+/** Each in-place op, and the same result out of place (null where rounding differs). */
+const IN_PLACE: Record<
+  string,
+  [(t: Tensor, o: Tensor) => void, ((t: Tensor, o: Tensor) => Tensor) | null]
+> = {
+  addInPlace: [(t, o) => t.addInPlace(o), (t, o) => t.add(o)],
+  // the scaled operand is rounded before the add: no single out-of-place op matches
+  "addInPlace alpha": [(t, o) => t.addInPlace(o, -0.3), null],
+  subInPlace: [(t, o) => t.subInPlace(o), (t, o) => t.sub(o)],
+  mulInPlace: [(t, o) => t.mulInPlace(o), (t, o) => t.mul(o)],
+  divInPlace: [(t, o) => t.divInPlace(o), (t, o) => t.div(o)],
+  copyInPlace: [(t, o) => t.copyInPlace(o), (_, o) => o.clone()],
+  "fillInPlace scalar": [(t) => t.fillInPlace(-0), (t) => t.zerosLike().neg()],
+  "addInPlace scalar": [(t) => t.addInPlace(0.1), (t) => t.add(0.1)],
 };
 
 for (const dtype of ["float32", "float64"] as const) {
-  for (const [name, op] of Object.entries(IN_PLACE)) {
+  for (const [name, [op, outOfPlace]] of Object.entries(IN_PLACE)) {
     Deno.test(`in place: SIMD ${name} (${dtype}) gives the JavaScript loop's bits`, () => {
       const n = 1031;
-      const [a, aPlain] = pair(values(n + 1, 8), dtype);
-      const [b, bPlain] = pair(values(n + 1, 9), dtype);
+      // the target and the operand at different offsets, both off 16-byte alignment
+      const [a, aPlain] = pair(values(n + 5, 8), dtype);
+      const [b, bPlain] = pair(values(n + 2, 9), dtype);
+      const [t, o] = [a.narrow(0, 5, n), b.narrow(0, 2, n)];
+      const want = outOfPlace?.(aPlain.narrow(0, 5, n), bPlain.narrow(0, 2, n)).toArray();
       const before = { ...fusedElements };
-      op(a.narrow(0, 1, n), b.narrow(0, 1, n));
+      op(t, o);
       // with alpha, the scaled copy of the operand is a SIMD loop of its own
       const loops = name.endsWith("alpha") ? 2 : 1;
       assert.equal(fusedElements.simd - before.simd, loops * (n - 3), "the SIMD loop ran");
-      op(aPlain.narrow(0, 1, n), bPlain.narrow(0, 1, n));
+      op(aPlain.narrow(0, 5, n), bPlain.narrow(0, 2, n));
       assertSame(a.toArray(), aPlain.toArray(), `${name} ${dtype}`);
+      if (want !== undefined) assertSame(t.toArray(), want, `${name} ${dtype} out of place`);
     });
   }
 }
