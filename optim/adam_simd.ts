@@ -1,16 +1,16 @@
 /**
  * Adam's and AdamW's element loop as WebAssembly SIMD, for parameters, gradients and state
  * that live in the heap (`tensor/heap.ts`); `update.ts` runs it over the whole multiples
- * of 4 and its own loop over the rest. The lanes are `f64x2`, and the operations are the
- * JavaScript loop's in the same order, so both give the same bits: a step never depends on
- * where its buffers happen to lie.
+ * of 4 and its own loop over the rest. The lanes are `f32x4` for float32 arrays and `f64x2`
+ * for float64 ones, and the operations are the JavaScript loop's in the same order and
+ * precision, so both give the same bits: a step never depends on where its buffers happen
+ * to lie.
  * @module
  */
 
 import { heapAddress } from "../tensor/heap.ts";
 import {
   ADD,
-  DEMOTE,
   emitter,
   F64X2_SPLAT,
   FADD,
@@ -22,14 +22,11 @@ import {
   get,
   heapFunction,
   heapModule,
-  HIGH_HALF,
   I32,
   i32,
-  JOIN,
-  PROMOTE,
   set,
+  simd,
   SQRT,
-  tee,
   uleb,
   V128,
   v128Load,
@@ -37,6 +34,12 @@ import {
   vec,
 } from "../tensor/cpu/wasm_asm.ts";
 import type { AdamScalars, AdamState, FloatArray } from "./update.ts";
+
+/** `f32.demote_f64`, then the `f32x4` ops the float32 loop uses. */
+const F32_DEMOTE = 0xb6, F32X4_SPLAT = simd(0x13), F32X4_SQRT = simd(0xe3);
+const [F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV] = [0xe4, 0xe5, 0xe6, 0xe7].map(simd);
+/** `f32x4.max`: NaN wins, -0 below +0, as `Math.max`. */
+const F32X4_MAX = simd(0xe9);
 
 /** Which loop: the dtype, and the options that change its code. */
 interface AdamVariant {
@@ -63,7 +66,10 @@ const SCALARS: readonly (keyof AdamScalars)[] = [
 ];
 const S = Object.fromEntries(SCALARS.map((k, i) => [k, i])) as Record<string, number>;
 
-/** The loop's body: params `p, g, m, v, vMax, n` (byte addresses; n a multiple of 4), then the scalars. */
+/**
+ * The float64 loop's body: params `p, g, m, v, vMax, n` (byte addresses; n a multiple of 4),
+ * then the scalars; four elements an iteration, as two `f64x2` halves.
+ */
 function adamBody(o: AdamVariant): number[] {
   const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
   const pointers = o.amsgrad ? [P, G, M, V, X] : [P, G, M, V];
@@ -74,20 +80,14 @@ function adamBody(o: AdamVariant): number[] {
   // per input array and half: the loaded pair; per output and half: the result
   const input = (a: number, h: number) => base + 2 * a + h;
   const result = (a: number, h: number) => base + 10 + 2 * a + h;
-  const tmp = base + 20;
   const code: number[] = [];
   const emit = emitter(code);
-  const step = o.f64 ? 32 : 16;
 
   SCALARS.forEach((k) => emit(get(6 + S[k]), F64X2_SPLAT, set(splat(k))));
-  emit(get(P), get(N), i32(o.f64 ? 3 : 2), 0x74, ADD, set(end));
+  emit(get(P), get(N), i32(3), 0x74, ADD, set(end));
   emit(0x02, 0x40, 0x03, 0x40, get(P), get(end), GE_U, 0x0d, 1);
   for (const a of pointers) {
-    if (o.f64) emit(get(a), v128Load(0), set(input(a, 0)), get(a), v128Load(16), set(input(a, 1)));
-    else {
-      emit(get(a), v128Load(0), tee(tmp), PROMOTE, set(input(a, 0)));
-      emit(get(tmp), get(tmp), HIGH_HALF, PROMOTE, set(input(a, 1)));
-    }
+    emit(get(a), v128Load(0), set(input(a, 0)), get(a), v128Load(16), set(input(a, 1)));
   }
   for (const h of [0, 1]) {
     const g = result(G, h); // the gradient after sign and L2, kept in the unused G slot
@@ -110,19 +110,59 @@ function adamBody(o: AdamVariant): number[] {
     emit(get(splat("eps")), FADD, FDIV, FMUL, FSUB, set(result(P, h)));
   }
   for (const a of pointers.filter((a) => a !== G)) {
-    if (o.f64) {
-      emit(get(a), get(result(a, 0)), v128Store(0), get(a), get(result(a, 1)), v128Store(16));
-    } else emit(get(a), get(result(a, 0)), DEMOTE, get(result(a, 1)), DEMOTE, JOIN, v128Store(0));
+    emit(get(a), get(result(a, 0)), v128Store(0), get(a), get(result(a, 1)), v128Store(16));
   }
-  for (const a of pointers) emit(get(a), i32(step), ADD, set(a));
+  for (const a of pointers) emit(get(a), i32(32), ADD, set(a));
   emit(0x0c, 0, 0x0b, 0x0b, 0x0b);
-  const locals = [[1, I32], [...uleb(SCALARS.length + 20 + 1), V128]];
+  const locals = [[1, I32], [...uleb(SCALARS.length + 20), V128]];
+  return [...vec(locals), ...code];
+}
+
+/**
+ * The float32 loop's body: four elements an iteration, every operation in `f32x4` on the
+ * scalars rounded to float32, as the JavaScript loop does for float32 arrays.
+ */
+function adamBody32(o: AdamVariant): number[] {
+  const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
+  const pointers = o.amsgrad ? [P, G, M, V, X] : [P, G, M, V];
+  const first = 6 + SCALARS.length;
+  const end = first;
+  const splat = (k: string) => first + 1 + S[k];
+  const base = first + 1 + SCALARS.length;
+  const input = (a: number) => base + a, result = (a: number) => base + 5 + a;
+  const code: number[] = [];
+  const emit = emitter(code);
+  SCALARS.forEach((k) => emit(get(6 + S[k]), F32_DEMOTE, F32X4_SPLAT, set(splat(k))));
+  emit(get(P), get(N), i32(2), 0x74, ADD, set(end));
+  emit(0x02, 0x40, 0x03, 0x40, get(P), get(end), GE_U, 0x0d, 1);
+  for (const a of pointers) emit(get(a), v128Load(0), set(input(a)));
+  const g = result(G); // the gradient after sign and L2, kept in the unused G slot
+  emit(get(splat("sign")), get(input(G)), F32X4_MUL, set(g));
+  if (o.l2) emit(get(g), get(splat("weightDecay")), get(input(P)), F32X4_MUL, F32X4_ADD, set(g));
+  emit(get(splat("beta1")), get(input(M)), F32X4_MUL, get(splat("c1")), get(g), F32X4_MUL);
+  emit(F32X4_ADD, set(result(M)));
+  emit(get(splat("beta2")), get(input(V)), F32X4_MUL, get(splat("c2")), get(g), F32X4_MUL);
+  emit(get(g), F32X4_MUL, F32X4_ADD, set(result(V)));
+  let second = result(V);
+  if (o.amsgrad) {
+    emit(get(input(X)), get(result(V)), F32X4_MAX, set(result(X)));
+    second = result(X);
+  }
+  emit(get(input(P)));
+  if (o.decoupled) emit(get(splat("decay")), F32X4_MUL);
+  emit(get(splat("stepSize")), get(result(M)), get(second), F32X4_SQRT);
+  emit(get(splat("bc2Sqrt")), F32X4_DIV, get(splat("eps")), F32X4_ADD, F32X4_DIV, F32X4_MUL);
+  emit(F32X4_SUB, set(result(P)));
+  for (const a of pointers.filter((a) => a !== G)) emit(get(a), get(result(a)), v128Store(0));
+  for (const a of pointers) emit(get(a), i32(16), ADD, set(a));
+  emit(0x0c, 0, 0x0b, 0x0b, 0x0b);
+  const locals = [[1, I32], [...uleb(SCALARS.length + 10), V128]];
   return [...vec(locals), ...code];
 }
 
 /** The module of one variant's loop. */
 function adamModuleBytes(o: AdamVariant): Uint8Array<ArrayBuffer> {
-  return heapModule(6, SCALARS.length, adamBody(o));
+  return heapModule(6, SCALARS.length, o.f64 ? adamBody(o) : adamBody32(o));
 }
 
 type AdamLoop = (

@@ -4,8 +4,9 @@
  * Each function updates `param[i]` and its state arrays for `from <= i < to`, reading
  * `grad[i]`; index `i` means the same element in every array it is given, so a caller that
  * holds state for one shard of a larger flat array passes `subarray` views. Scalars are
- * computed in double (bias corrections exactly as PyTorch 1.13's single-tensor loops) and
- * stored to the arrays' own precision. Nothing is allocated and nothing outside the
+ * computed in double (bias corrections exactly as PyTorch 1.13's single-tensor loops); Adam
+ * and AdamW then compute each element in the arrays' own precision, the others in double,
+ * stored to the arrays' precision. Nothing is allocated and nothing outside the
  * arguments is read, so the same function serves the single-thread optimizer classes, a
  * worker updating its shard, and the reference for a GPU kernel.
  *
@@ -144,35 +145,7 @@ export function adamUpdate(
   from: number,
   to: number,
 ): void {
-  const scalars = adamScalars(hyper);
-  const { sign, weightDecay, beta1, c1, beta2, c2, bc2Sqrt, eps, stepSize } = scalars;
-  const m = state.m, v = state.v;
-  // the SIMD loop takes what it can (operands in the heap) and leaves the rest
-  const rest = adamSimd(false, param, grad, state, hyper.amsgrad, scalars, from, to);
-  if (hyper.amsgrad) {
-    const vMax = needVMax("adamUpdate", state);
-    for (let i = rest; i < to; i++) {
-      let g = sign * grad[i];
-      if (weightDecay !== 0) g += weightDecay * param[i];
-      const mi = beta1 * m[i] + c1 * g;
-      const vi = beta2 * v[i] + c2 * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      const top = Math.max(vMax[i], vi);
-      vMax[i] = top;
-      param[i] -= stepSize * (mi / (Math.sqrt(top) / bc2Sqrt + eps));
-    }
-    return;
-  }
-  for (let i = rest; i < to; i++) {
-    let g = sign * grad[i];
-    if (weightDecay !== 0) g += weightDecay * param[i];
-    const mi = beta1 * m[i] + c1 * g;
-    const vi = beta2 * v[i] + c2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    param[i] -= stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
-  }
+  adamLoop("adamUpdate", false, param, grad, state, hyper, from, to);
 }
 
 /**
@@ -207,32 +180,64 @@ export function adamwUpdate(
   from: number,
   to: number,
 ): void {
+  adamLoop("adamwUpdate", true, param, grad, state, hyper, from, to);
+}
+
+/**
+ * Adam's (or, `decoupled`, AdamW's) element loop: the SIMD loop takes what it can
+ * (operands in the heap) and this loop the rest, in the same operations and order. In
+ * float32 arrays every operation rounds to float32, as PyTorch's float32 kernels do (in
+ * double, then rounded: for +, -, *, / and sqrt that gives float32's own result), and the
+ * scalars are rounded to float32 first; float64 arrays compute in double.
+ */
+function adamLoop(
+  name: string,
+  decoupled: boolean,
+  param: FloatArray,
+  grad: FloatArray,
+  state: AdamState,
+  hyper: AdamHyper,
+  from: number,
+  to: number,
+): void {
+  const vMax = hyper.amsgrad ? needVMax(name, state) : null;
   const scalars = adamScalars(hyper);
-  const { sign, beta1, c1, beta2, c2, bc2Sqrt, eps, stepSize, decay } = scalars;
-  const m = state.m, v = state.v;
-  // the SIMD loop takes what it can (operands in the heap) and leaves the rest
-  const rest = adamSimd(true, param, grad, state, hyper.amsgrad, scalars, from, to);
-  if (hyper.amsgrad) {
-    const vMax = needVMax("adamwUpdate", state);
+  const rest = adamSimd(decoupled, param, grad, state, hyper.amsgrad, scalars, from, to);
+  const m = state.m, v = state.v, l2 = !decoupled && scalars.weightDecay !== 0;
+  if (param instanceof Float32Array) {
+    const f = Math.fround;
+    const sign = f(scalars.sign), weightDecay = f(scalars.weightDecay);
+    const beta1 = f(scalars.beta1), c1 = f(scalars.c1), beta2 = f(scalars.beta2);
+    const c2 = f(scalars.c2), bc2Sqrt = f(scalars.bc2Sqrt), eps = f(scalars.eps);
+    const stepSize = f(scalars.stepSize), decay = f(scalars.decay);
     for (let i = rest; i < to; i++) {
-      const g = sign * grad[i];
-      const mi = beta1 * m[i] + c1 * g;
-      const vi = beta2 * v[i] + c2 * g * g;
+      let g = f(sign * grad[i]);
+      if (l2) g = f(g + f(weightDecay * param[i]));
+      const mi = f(f(beta1 * m[i]) + f(c1 * g));
+      const vi = f(f(beta2 * v[i]) + f(f(c2 * g) * g));
       m[i] = mi;
       v[i] = vi;
-      const top = Math.max(vMax[i], vi);
-      vMax[i] = top;
-      param[i] = param[i] * decay - stepSize * (mi / (Math.sqrt(top) / bc2Sqrt + eps));
+      let second = vi;
+      if (vMax !== null) vMax[i] = second = Math.max(vMax[i], vi);
+      const update = f(stepSize * f(mi / f(f(f(Math.sqrt(second)) / bc2Sqrt) + eps)));
+      param[i] = f((decoupled ? f(param[i] * decay) : param[i]) - update);
     }
     return;
   }
+  // the same operations in double (a second loop: one shared by both would run
+  // several times slower once V8 sees both a rounding and a plain function)
+  const { sign, weightDecay, beta1, c1, beta2, c2, bc2Sqrt, eps, stepSize, decay } = scalars;
   for (let i = rest; i < to; i++) {
-    const g = sign * grad[i];
+    let g = sign * grad[i];
+    if (l2) g += weightDecay * param[i];
     const mi = beta1 * m[i] + c1 * g;
     const vi = beta2 * v[i] + c2 * g * g;
     m[i] = mi;
     v[i] = vi;
-    param[i] = param[i] * decay - stepSize * (mi / (Math.sqrt(vi) / bc2Sqrt + eps));
+    let second = vi;
+    if (vMax !== null) vMax[i] = second = Math.max(vMax[i], vi);
+    const update = stepSize * (mi / (Math.sqrt(second) / bc2Sqrt + eps));
+    param[i] = (decoupled ? param[i] * decay : param[i]) - update;
   }
 }
 

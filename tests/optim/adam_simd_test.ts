@@ -99,3 +99,41 @@ for (const dtype of ["float32", "float64"] as const) {
     }
   }
 }
+
+Deno.test("float32 Adam rounds every operation to float32, as PyTorch's float32 kernels do", () => {
+  const f = Math.fround;
+  const keep: Tensor[] = [];
+  const [heap, plain] = arrays("float32", keep);
+  const p0 = [...heap.p], g = [...heap.g], m0 = [...heap.state.m], v0 = [...heap.state.v];
+  const hyper = {
+    lr: 0.01,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+    amsgrad: false,
+    maximize: false,
+    step: 1,
+  };
+  adamUpdate(heap.p, heap.g, heap.state, hyper, 0, N);
+  adamUpdate(plain.p, plain.g, plain.state, hyper, 0, N);
+  const [b1, c1, b2, c2] = [f(0.9), f(1 - 0.9), f(0.999), f(1 - 0.999)];
+  const bc2 = f(Math.sqrt(1 - 0.999)), stepSize = f(0.01 / (1 - 0.9)), eps = f(1e-8);
+  let doubleDiffers = 0;
+  for (let i = 0; i < N; i++) {
+    const mi = f(f(b1 * m0[i]) + f(c1 * g[i]));
+    const vi = f(f(b2 * v0[i]) + f(f(c2 * g[i]) * g[i]));
+    const want = f(p0[i] - f(stepSize * f(mi / f(f(f(Math.sqrt(vi)) / bc2) + eps))));
+    assert.ok(Object.is(heap.p[i], want), `SIMD element ${i}: ${heap.p[i]}, float32 ${want}`);
+    assert.ok(
+      Object.is(plain.p[i], want),
+      `JavaScript element ${i}: ${plain.p[i]}, float32 ${want}`,
+    );
+    // the same formula in double, rounded once, differs somewhere: the test can fail
+    const m64 = 0.9 * m0[i] + 0.1 * g[i], v64 = 0.999 * v0[i] + 0.001 * g[i] * g[i];
+    const once = f(p0[i] - 0.1 * (m64 / (Math.sqrt(v64) / Math.sqrt(0.001) + 1e-8)));
+    if (!Object.is(once, want)) doubleDiffers++;
+  }
+  assert.ok(doubleDiffers > 0, "double arithmetic would give other bits");
+  for (const t of keep) t.dispose();
+});
