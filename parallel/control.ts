@@ -25,15 +25,29 @@ export const ABORT = 4;
 export const FAILED = 5;
 /** Number of argument cells of a command. */
 export const ARG_COUNT = 16;
-/** Commands that may be posted and not yet finished at once. */
+/** Commands that may be posted and not yet finished at once (a power of two). */
 export const QUEUE = 2;
 // a slot: the command code, the count of workers that finished it, its arguments
 const SLOTS = 6, SLOT = 2 + ARG_COUNT;
 const HEADER = SLOTS + QUEUE * SLOT;
 
-/** The cell holding the code of command `generation` (1 for the first one posted). */
+/**
+ * The cell holding the code of command `generation` (1 for the first one posted). Like
+ * every counter of the block, generations are Int32 and wrap after 2^31; compare them with
+ * `after`, never with `<` or `>=`.
+ */
 export function commandCell(generation: number): number {
-  return SLOTS + (generation % QUEUE) * SLOT;
+  return SLOTS + (generation & (QUEUE - 1)) * SLOT;
+}
+
+/** Whether Int32 generation `a` is at or past `b`, across the wrap at 2^31. */
+export function reached(a: number, b: number): boolean {
+  return ((a - b) | 0) >= 0;
+}
+
+/** The Int32 generation after `g`. */
+export function next(g: number): number {
+  return (g + 1) | 0;
 }
 
 /** The cell counting the workers that have finished command `generation`. */
@@ -98,7 +112,7 @@ export function missingRanks(
 ): number[] {
   const missing: number[] = [];
   for (let r = 0; r < size; r++) {
-    if (Atomics.load(control, cell(r)) < generation) missing.push(r);
+    if (!reached(Atomics.load(control, cell(r)), generation)) missing.push(r);
   }
   return missing;
 }
@@ -121,7 +135,7 @@ export function barrierWait(
 ): void {
   // read the generation before arriving: it cannot move until this worker has arrived
   const generation = Atomics.load(control, BAR_GEN);
-  Atomics.store(control, arrivedCell(rank), generation + 1);
+  Atomics.store(control, arrivedCell(rank), next(generation));
   if (Atomics.add(control, BAR_COUNT, 1) === size - 1) {
     Atomics.store(control, BAR_COUNT, 0);
     Atomics.add(control, BAR_GEN, 1);
@@ -133,7 +147,7 @@ export function barrierWait(
     if (Atomics.load(control, ABORT) !== 0) throw new AbortedError("barrier: the pool aborted");
     const left = deadline - performance.now();
     if (left <= 0) {
-      const missing = missingRanks(control, size, arrivedCell, generation + 1);
+      const missing = missingRanks(control, size, arrivedCell, next(generation));
       throw new Error(
         `barrier: timed out after ${timeoutMs} ms at worker ${rank}: ` +
           `${nameWorkers(missing)} did not arrive (raise timeoutMs if steps are this slow)`,

@@ -163,9 +163,8 @@ export class DataParallel implements AsyncDisposable {
   readonly #hyperKeys: HyperKey[];
   readonly #samples: number;
   readonly #clipping: boolean;
-  /** Steps posted so far, and those not yet finished (at most `QUEUE`). */
-  #posted = 0;
-  #inFlight = 0;
+  /** Which slots of the shared indices, hyper-parameters and results a step in flight holds. */
+  readonly #slotBusy = new Array<boolean>(QUEUE).fill(false);
   /** The workers' gradient slices; held so that their heap range stays theirs. */
   readonly #grads: Float32Array;
 
@@ -302,7 +301,8 @@ export class DataParallel implements AsyncDisposable {
    * @returns The mean loss over the batch.
    */
   async step(indices: ArrayLike<number>): Promise<number> {
-    if (this.#inFlight >= QUEUE) {
+    const slot = this.#slotBusy.indexOf(false);
+    if (slot < 0) {
       // the workers are reading every slot's indices: writing new ones now would corrupt them
       throw new Error(
         `DataParallel.step: ${QUEUE} steps are already in flight; await one of them first`,
@@ -314,7 +314,7 @@ export class DataParallel implements AsyncDisposable {
         `DataParallel.step: needs 1 to ${this.batchSize} sample indices, got ${n}`,
       );
     }
-    const slot = this.#posted % QUEUE, at = slot * this.batchSize;
+    const at = slot * this.batchSize;
     for (let i = 0; i < n; i++) {
       const index = indices[i];
       if (!Number.isInteger(index) || index < 0 || index >= this.#samples) {
@@ -327,12 +327,12 @@ export class DataParallel implements AsyncDisposable {
     const keys = this.#hyperKeys.length;
     const hyper = this.#hyper.subarray(slot * keys, (slot + 1) * keys);
     syncHyper(this.#hyperKeys, this.optimizer.paramGroups[0], hyper, false);
-    this.#posted++;
-    this.#inFlight++;
+    // held until the results are read: a slot is free again only once nothing reads it
+    this.#slotBusy[slot] = true;
     try {
       await this.pool.run(STEP, [n, slot]);
     } finally {
-      this.#inFlight--;
+      this.#slotBusy[slot] = false;
     }
     const size = this.workers, results = this.#results.subarray(slot * (2 * size + 1));
     if (this.#clipping) this.lastGradNorm = results[2 * size];

@@ -27,7 +27,9 @@ import {
   markFailed,
   missingRanks,
   nameWorkers,
+  next,
   QUEUE,
+  reached,
   wakeAll,
 } from "./control.ts";
 import { type ErrorInfo, errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
@@ -251,7 +253,7 @@ export class WorkerPool implements AsyncDisposable {
       let result = "ok";
       for (;;) {
         const done = Atomics.load(this.#control, DONE);
-        if (done >= generation) break;
+        if (reached(done, generation)) break;
         if (Atomics.load(this.#control, ABORT) !== 0) {
           // the failing worker's report is on its way as a message
           await within(this.#stopped.promise, 1000);
@@ -272,7 +274,7 @@ export class WorkerPool implements AsyncDisposable {
           deadline = performance.now() + this.timeoutMs + 1000;
         }
       }
-      this.#finish(command, result);
+      this.#finish(result);
     } finally {
       this.#inFlight--;
       this.#release();
@@ -289,7 +291,7 @@ export class WorkerPool implements AsyncDisposable {
    * @param during Work the caller does while the workers run.
    */
   runBlocking(command: number, args: readonly number[], during?: () => void): void {
-    if (this.#posted > Atomics.load(this.#control, DONE)) {
+    if (this.#posted !== Atomics.load(this.#control, DONE)) {
       throw new Error("WorkerPool.runBlocking: a command is still running; await it first");
     }
     const generation = this.#begin("runBlocking", command, args);
@@ -299,7 +301,7 @@ export class WorkerPool implements AsyncDisposable {
       let result = "ok";
       for (;;) {
         const done = Atomics.load(this.#control, DONE);
-        if (done >= generation) break;
+        if (reached(done, generation)) break;
         if (Atomics.load(this.#control, ABORT) !== 0) {
           result = "failed";
           break;
@@ -311,7 +313,7 @@ export class WorkerPool implements AsyncDisposable {
         }
         Atomics.wait(this.#control, DONE, done, left);
       }
-      this.#finish(command, result);
+      this.#finish(result);
     } finally {
       this.#inFlight--;
     }
@@ -325,8 +327,9 @@ export class WorkerPool implements AsyncDisposable {
     globalThis.removeEventListener("unload", this.#onUnload);
     // workers blocked in Atomics.wait ignore terminate(): wake them into the abort flag
     Atomics.store(this.#control, ABORT, 1);
-    Atomics.store(this.#control, commandCell(this.#posted + 1), Command.exit);
-    Atomics.store(this.#control, GO, ++this.#posted);
+    this.#posted = next(this.#posted);
+    Atomics.store(this.#control, commandCell(this.#posted), Command.exit);
+    Atomics.store(this.#control, GO, this.#posted);
     wakeAll(this.#control);
     for (const worker of this.#workers) worker.terminate();
     const error = this.#failure ?? new Error("WorkerPool: the pool was closed");
@@ -346,7 +349,7 @@ export class WorkerPool implements AsyncDisposable {
     this.#checkOpen(op);
     // the workers' count, not the pending promises': a finished command frees its slot even
     // before the continuation of its run has run
-    if (this.#posted - Atomics.load(this.#control, DONE) >= QUEUE) {
+    if (((this.#posted - Atomics.load(this.#control, DONE)) | 0) >= QUEUE) {
       throw new Error(
         `WorkerPool.${op}: ${QUEUE} commands are already in flight; await one of them first`,
       );
@@ -358,7 +361,7 @@ export class WorkerPool implements AsyncDisposable {
       throw new RangeError(`WorkerPool.${op}: at most ${ARG_COUNT} arguments, got ${args.length}`);
     }
     this.#inFlight++;
-    const c = this.#control, generation = ++this.#posted;
+    const c = this.#control, generation = this.#posted = next(this.#posted);
     // the slot's previous command (generation - QUEUE) is done: at most QUEUE are in flight
     args.forEach((a, i) => Atomics.store(c, argCell(generation, i), a));
     Atomics.store(c, commandCell(generation), command);
@@ -367,21 +370,24 @@ export class WorkerPool implements AsyncDisposable {
     return generation;
   }
 
-  #finish(command: number, result: string): void {
+  #finish(result: string): void {
     if (result === "failed" || this.#failure !== null || this.#closed) {
       const failure = this.#failure ?? this.#abortedFailure();
       this.close();
       throw failure;
     }
     if (result === "timed-out") {
-      // the command that did not finish is the oldest one in flight
-      const stuck = Atomics.load(this.#control, DONE) + 1;
+      // the command that did not finish is the oldest one in flight; a command queued
+      // behind it fails with the same error
+      const stuck = next(Atomics.load(this.#control, DONE));
       const missing = missingRanks(this.#control, this.size, finishedCell, stuck);
-      this.close();
-      throw new Error(
-        `WorkerPool: command ${command} timed out after ${this.timeoutMs} ms: ` +
-          `${nameWorkers(missing)} did not finish (raise timeoutMs if steps are this slow)`,
+      this.#failure = new Error(
+        `WorkerPool: command ${Atomics.load(this.#control, commandCell(stuck))} timed out ` +
+          `after ${this.timeoutMs} ms: ${nameWorkers(missing)} did not finish (raise ` +
+          "timeoutMs if steps are this slow)",
       );
+      this.close();
+      throw this.#failure;
     }
   }
 

@@ -20,6 +20,7 @@ import {
   finishedCell,
   GO,
   markFailed,
+  next,
 } from "./control.ts";
 import { errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
 import type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
@@ -50,7 +51,7 @@ async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
       continue;
     }
     // the next command in order, even when the main thread has posted another behind it
-    const generation = ++current;
+    const generation = current = next(current);
     const command = Atomics.load(control, commandCell(generation));
     if (command === Command.exit) return;
     try {

@@ -12,6 +12,7 @@ import {
 } from "./programs/collective_program.ts";
 import { FILL } from "./programs/heap_program.ts";
 import { rejectsWith } from "./assert_error.ts";
+import { commandCell, next, reached } from "../../parallel/control.ts";
 
 const PROGRAM = new URL("./programs/collective_program.ts", import.meta.url);
 
@@ -114,18 +115,39 @@ Deno.test("a worker that throws fails the queued command behind it too", async (
   assert(pool.closed);
 });
 
-Deno.test("a queued command times out on its own clock, naming the worker that did not finish", async () => {
+Deno.test("a queued command's timeout starts when the one before it finishes", async () => {
   const { pool } = await collectivePool(2, 4, 300);
-  // rank 0 finishes both; rank 1 finishes the first, then sleeps past the timeout
-  const first = pool.run(SLEEP, [1, 200]);
-  const second = pool.run(SLEEP, [1, 3000]);
-  await first; // 200 ms, inside the timeout
-  await rejectsWith(
-    () => second,
-    Error,
-    "WorkerPool: command 6 timed out after 300 ms: worker 1 did not finish",
-  );
+  try {
+    // each within its own 300 ms (+1 s of grace), but not within one clock from the first post
+    const first = pool.run(SLEEP, [1, 1000]);
+    const second = pool.run(SLEEP, [1, 800]);
+    await Promise.all([first, second]);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a queued command behind one that times out fails with its error, named", async () => {
+  const { pool } = await collectivePool(2, 4, 100);
+  const first = pool.run(SLEEP, [1, 3000]);
+  const second = pool.run(RECORD, [1, 0]);
+  for (const run of [first, second]) {
+    await rejectsWith(
+      () => run,
+      Error,
+      "WorkerPool: command 6 timed out after 100 ms: worker 1 did not finish",
+    );
+  }
   assert(pool.closed);
+});
+
+Deno.test("command generations wrap at 2^31 and still compare in order", () => {
+  const last = 2 ** 31 - 1, wrapped = next(last);
+  assert.equal(wrapped, -(2 ** 31));
+  assert.ok(reached(wrapped, last) && !reached(last, wrapped));
+  assert.ok(reached(next(wrapped), wrapped) && reached(wrapped, wrapped));
+  assert.notEqual(commandCell(wrapped), commandCell(last));
+  assert.equal(commandCell(wrapped), commandCell(next(next(wrapped))));
 });
 
 Deno.test("a barrier timeout names the worker that did not arrive", async () => {
