@@ -66,17 +66,29 @@ const SCALARS: readonly (keyof AdamScalars)[] = [
 ];
 const S = Object.fromEntries(SCALARS.map((k, i) => [k, i])) as Record<string, number>;
 
+// the loops' parameters: the arrays' byte addresses, then n, then the scalars
+const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
+
+/**
+ * Where a loop keeps what: the arrays it walks, its end address (an i32 local), each
+ * scalar splatted (v128 locals), and the first v128 local free for its own use.
+ */
+function layout(o: AdamVariant) {
+  const first = 6 + SCALARS.length;
+  return {
+    pointers: o.amsgrad ? [P, G, M, V, X] : [P, G, M, V],
+    end: first,
+    splat: (k: string) => first + 1 + S[k],
+    base: first + 1 + SCALARS.length,
+  };
+}
+
 /**
  * The float64 loop's body: params `p, g, m, v, vMax, n` (byte addresses; n a multiple of 4),
  * then the scalars; four elements an iteration, as two `f64x2` halves.
  */
 function adamBody(o: AdamVariant): number[] {
-  const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
-  const pointers = o.amsgrad ? [P, G, M, V, X] : [P, G, M, V];
-  const first = 6 + SCALARS.length;
-  const end = first;
-  const splat = (k: string) => first + 1 + S[k];
-  const base = first + 1 + SCALARS.length;
+  const { pointers, end, splat, base } = layout(o);
   // per input array and half: the loaded pair; per output and half: the result
   const input = (a: number, h: number) => base + 2 * a + h;
   const result = (a: number, h: number) => base + 10 + 2 * a + h;
@@ -123,12 +135,7 @@ function adamBody(o: AdamVariant): number[] {
  * scalars rounded to float32, as the JavaScript loop does for float32 arrays.
  */
 function adamBody32(o: AdamVariant): number[] {
-  const [P, G, M, V, X, N] = [0, 1, 2, 3, 4, 5];
-  const pointers = o.amsgrad ? [P, G, M, V, X] : [P, G, M, V];
-  const first = 6 + SCALARS.length;
-  const end = first;
-  const splat = (k: string) => first + 1 + S[k];
-  const base = first + 1 + SCALARS.length;
+  const { pointers, end, splat, base } = layout(o);
   const input = (a: number) => base + a, result = (a: number) => base + 5 + a;
   const code: number[] = [];
   const emit = emitter(code);
