@@ -230,3 +230,26 @@ Deno.test("blockedKernel, the TypeScript fallback, matches the reference on floa
     assertClose(got, want, TOL32, `${m}x${n}x${k}`);
   }
 });
+
+Deno.test("vector products: small ones take the direct loop, large ones the SIMD kernel", () => {
+  // [m, n, k, transposed B]; the direct loop sums in double like the reference (the same
+  // bits), the SIMD kernel in float32 (close, but not the same bits everywhere)
+  const cases: [number, number, number, boolean, boolean][] = [
+    [1, 40, 100, false, true],
+    [40, 1, 100, true, true],
+    [1, 256, 784, false, false],
+    [1, 256, 784, true, false],
+    [256, 1, 784, false, false],
+  ];
+  for (const [m, n, k, transposed, direct] of cases) {
+    const a = fill(f32(m * k), 5), b = fill(f32(k * n), 6);
+    const bv = transposed ? colMajor(b, 0, k) : rowMajor(b, 0, n);
+    const got = f32(m * n), want = f32(m * n);
+    matmulKernel(m, n, k, rowMajor(a, 0, k), bv, got, 0);
+    matmulReference(m, n, k, rowMajor(a, 0, k), bv, want, 0);
+    const label = `${m}x${n}x${k}${transposed ? " (B transposed)" : ""}`;
+    assertClose(got, want, TOL32, label);
+    const same = got.every((v, i) => Object.is(v, want[i]));
+    assert.equal(same, direct, `${label}: ${direct ? "direct loop" : "SIMD kernel"}`);
+  }
+});
