@@ -29,6 +29,7 @@ export interface MatrixView {
 }
 
 import { gemmF32, gemmModule } from "./wasm_gemm.ts";
+import { gemvF32 } from "./wasm_gemv.ts";
 
 // Register tile. Measured on the dev box (Zen 5, one thread, V8 15.0): 4x3 beats 4x4 by
 // ~6%, 2x4 and 2x8 pay for more loads per multiply-add, and unrolling the k loop by 2
@@ -46,9 +47,10 @@ const NC = 3072;
 const SMALL = 256;
 /**
  * Products with one row or one column (a vector times a matrix) below this many
- * multiply-adds take the direct loop; larger ones the tiled kernel, which computes a whole
- * register tile for the one row but in SIMD, and measured 2-5x faster from here up (the
- * direct loop was faster below about 6K).
+ * multiply-adds take the direct loop; larger ones the SIMD vector kernel (`wasm_gemv.ts`)
+ * where the operands lie in the heap, else the tiled kernel, which computes a whole
+ * register tile for the one row but in SIMD and measured 2-5x faster than the direct loop
+ * from here up (the direct loop was faster below about 6K).
  */
 const VECTOR = 1 << 13;
 // Scratch beyond this many doubles (32 MiB) is allocated for one call and dropped, so a
@@ -143,6 +145,8 @@ export function matmulKernel(
     direct(m, n, k, a, b, out, outOffset);
     return;
   }
+  const vector = (m === 1 || n === 1) && out instanceof Float32Array;
+  if (vector && gemvF32(m, n, k, a, b, out, outOffset)) return;
   if (executor !== null && executor(m, n, k, a, b, out, outOffset)) return;
   tiledKernel(m, n, k, a, b, out, outOffset);
 }

@@ -5,6 +5,8 @@ import {
   matmulReference,
   type MatrixView,
 } from "../../../tensor/cpu/matmul.ts";
+import { gemvCalls } from "../../../tensor/cpu/wasm_gemv.ts";
+import { acquire, release } from "../../../tensor/pool.ts";
 
 type Floats = Float32Array | Float64Array;
 
@@ -252,4 +254,48 @@ Deno.test("vector products: small ones take the direct loop, large ones the SIMD
     const same = got.every((v, i) => Object.is(v, want[i]));
     assert.equal(same, direct, `${label}: ${direct ? "direct loop" : "SIMD kernel"}`);
   }
+});
+
+Deno.test("vector products in the heap stream the matrix once (gemv), in every layout", () => {
+  // at least 1 KiB, so that every buffer lies in the heap
+  const heap = (len: number, seed: number) =>
+    fill(acquire("float32", Math.max(len, 256)) as Float32Array, seed);
+  // [m, n, k]: sizes off multiples of 4, so the JavaScript tails run too
+  for (const [m, n, k] of [[1, 259, 787], [263, 1, 781], [1, 1030, 9]]) {
+    const a = heap(m * k + 8, 7), b = heap(k * n + 8, 8);
+    const layouts: [string, MatrixView, MatrixView][] = [
+      ["A rows, B rows", rowMajor(a, 3, k), rowMajor(b, 5, n)],
+      ["A rows, B columns", rowMajor(a, 3, k), colMajor(b, 5, k)],
+      ["A columns, B rows", colMajor(a, 3, m), rowMajor(b, 5, n)],
+      ["A columns, B columns", colMajor(a, 3, m), colMajor(b, 5, k)],
+    ];
+    for (const [layout, av, bv] of layouts) {
+      const got = acquire("float32", m * n + 4) as Float32Array, want = f32(m * n);
+      const before = gemvCalls.count;
+      matmulKernel(m, n, k, av, bv, got, 2);
+      matmulReference(m, n, k, av, bv, want, 0);
+      const label = `${m}x${n}x${k}, ${layout}`;
+      assertClose(got.subarray(2, 2 + m * n), want, TOL32, label);
+      // the column form needs a contiguous vector: a strided one goes to the tiled kernel
+      const strided = (m === 1 ? av.colStride : bv.rowStride) !== 1;
+      const columns = (m === 1 ? bv.rowStride : av.colStride) === 1;
+      const expect = m * n * k >= 8192 && !(columns && strided && m * n !== 1) ? 1 : 0;
+      assert.equal(gemvCalls.count - before, expect, `${label}: gemv ran ${expect} time(s)`);
+      release(got);
+    }
+    release(a);
+    release(b);
+  }
+});
+
+Deno.test("gemv declines a result that overlaps an operand", () => {
+  const buf = fill(acquire("float32", 4096) as Float32Array, 9);
+  const before = gemvCalls.count;
+  const want = f32(1024);
+  // x (the first 1000 elements) times a 1000 x 1 column... written over x itself
+  matmulReference(1000, 1, 3, rowMajor(buf, 0, 3), rowMajor(buf, 3000, 1), want, 0);
+  matmulKernel(1000, 1, 3, rowMajor(buf, 0, 3), rowMajor(buf, 3000, 1), buf, 0);
+  assert.equal(gemvCalls.count, before, "the overlapping product took another path");
+  assertClose(buf.subarray(0, 1000), want.subarray(0, 1000), TOL32, "overlap");
+  release(buf);
 });
