@@ -17,13 +17,19 @@ import { heapAddress } from "../heap.ts";
 import { heapSpan } from "./wasm_gemm.ts";
 import {
   ADD,
+  BLOCK,
+  BR,
+  BR_IF,
   emitter,
+  END,
+  EQZ,
   GE_U,
   get,
   heapFunction,
   heapModule,
   I32,
   i32,
+  LOOP,
   set,
   simd,
   splat,
@@ -38,8 +44,7 @@ import {
 const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
 const lane = (i: number) => [...simd(0x1f), i];
 const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0], F32_ADD = 0x92;
-const EQZ = 0x45, SHL = 0x74;
-const [BLOCK, LOOP, BR_IF, BR, END] = [[0x02, 0x40], [0x03, 0x40], 0x0d, 0x0c, 0x0b];
+const SHL = 0x74;
 
 function rowsBody(): number[] {
   // params: 0 x, 1 xs, 2 w, 3 ldw, 4 y, 5 k, 6 n4; locals: 7 end, 8 yj, 9 wj, 10 s (v128)
@@ -47,16 +52,16 @@ function rowsBody(): number[] {
   const emit = emitter(code);
   emit(get(4), get(6), i32(2), SHL, ADD, set(7));
   // y = 0
-  emit(get(4), set(8), BLOCK, LOOP, get(8), get(7), GE_U, BR_IF, 1);
-  emit(get(8), splat(0), v128Store(0), get(8), i32(16), ADD, set(8), BR, 0, END, END);
+  emit(get(4), set(8), BLOCK, LOOP, get(8), get(7), GE_U, BR_IF(1));
+  emit(get(8), splat(0), v128Store(0), get(8), i32(16), ADD, set(8), BR(0), END, END);
   // for each row p: y += x[p] * w[p]
-  emit(BLOCK, LOOP, get(5), EQZ, BR_IF, 1);
+  emit(BLOCK, LOOP, get(5), EQZ, BR_IF(1));
   emit(get(0), F32_LOAD, F32X4_SPLAT, set(10), get(4), set(8), get(2), set(9));
-  emit(BLOCK, LOOP, get(8), get(7), GE_U, BR_IF, 1);
+  emit(BLOCK, LOOP, get(8), get(7), GE_U, BR_IF(1));
   emit(get(8), get(8), v128Load(0), get(10), get(9), v128Load(0), F32X4_MUL, F32X4_ADD);
-  emit(v128Store(0), get(8), i32(16), ADD, set(8), get(9), i32(16), ADD, set(9), BR, 0, END, END);
+  emit(v128Store(0), get(8), i32(16), ADD, set(8), get(9), i32(16), ADD, set(9), BR(0), END, END);
   emit(get(0), get(1), ADD, set(0), get(2), get(3), ADD, set(2));
-  emit(get(5), i32(1), SUB, set(5), BR, 0, END, END, END); // loop, block, function
+  emit(get(5), i32(1), SUB, set(5), BR(0), END, END, END); // loop, block, function
   return [...vec([[...uleb(3), I32], [1, V128]]), ...code];
 }
 
@@ -65,16 +70,16 @@ function colsBody(): number[] {
   const code: number[] = [];
   const emit = emitter(code);
   emit(get(0), get(4), i32(2), SHL, ADD, set(6));
-  emit(BLOCK, LOOP, get(5), EQZ, BR_IF, 1);
+  emit(BLOCK, LOOP, get(5), EQZ, BR_IF(1));
   emit(splat(0), set(9), get(0), set(7), get(1), set(8));
-  emit(BLOCK, LOOP, get(7), get(6), GE_U, BR_IF, 1);
+  emit(BLOCK, LOOP, get(7), get(6), GE_U, BR_IF(1));
   emit(get(9), get(7), v128Load(0), get(8), v128Load(0), F32X4_MUL, F32X4_ADD, set(9));
-  emit(get(7), i32(16), ADD, set(7), get(8), i32(16), ADD, set(8), BR, 0, END, END);
+  emit(get(7), i32(16), ADD, set(7), get(8), i32(16), ADD, set(8), BR(0), END, END);
   // (lanes 0 + 1) + (lanes 2 + 3)
   emit(get(3), get(9), lane(0), get(9), lane(1), F32_ADD, get(9), lane(2), get(9), lane(3));
   emit(F32_ADD, F32_ADD, F32_STORE);
   emit(get(3), i32(4), ADD, set(3), get(1), get(2), ADD, set(1));
-  emit(get(5), i32(1), SUB, set(5), BR, 0, END, END, END); // loop, block, function
+  emit(get(5), i32(1), SUB, set(5), BR(0), END, END, END); // loop, block, function
   return [...vec([[...uleb(3), I32], [1, V128]]), ...code];
 }
 
