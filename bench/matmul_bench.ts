@@ -6,7 +6,12 @@
  * The last group checks that float64 calls do not slow float32 calls down afterwards.
  * Run: deno bench bench/matmul_bench.ts (medians: deno task bench:medians)
  */
-import { blockedKernel, matmulKernel, type MatrixView } from "../tensor/cpu/matmul.ts";
+import {
+  blockedKernel,
+  matmulKernel,
+  matmulReference,
+  type MatrixView,
+} from "../tensor/cpu/matmul.ts";
 import { tensor, tidy } from "../mod.ts";
 
 function random(len: number, seed: number): Float32Array {
@@ -125,5 +130,24 @@ for (const n of [128, 256, 512, 1024]) {
   });
   Deno.bench({ name: "float32 n=256, after float64 ran", group }, () => {
     matmulKernel(n, n, n, av32, bv32, c32, 0);
+  });
+}
+
+// One sample through the MLP's first layer (x @ w.T, w [256, 784]): the vector kernel
+// against the direct loop that served every one-row product before it.
+{
+  const group = "vector times matrix, 1 x 784 x 256";
+  const x = tensor(random(784, 5), { shape: [1, 784] });
+  const w = tensor(random(256 * 784, 6), { shape: [256, 784] });
+  const out = new Float32Array(256);
+  const xv = view(x.data as Float32Array, 784);
+  const wt: MatrixView = { data: w.data as Float32Array, offset: 0, rowStride: 1, colStride: 784 };
+  Deno.bench({ name: "direct loop (matmulReference)", group, baseline: true }, () => {
+    matmulReference(1, 256, 784, xv, wt, out, 0);
+  });
+  Deno.bench({ name: "adamant x.matmul(w.T) (SIMD vector kernel)", group }, () => {
+    tidy(() => {
+      x.matmul(w.T).realize();
+    });
   });
 }
