@@ -3,7 +3,8 @@
  * that live in the heap (`tensor/heap.ts`); `update.ts` runs it over the whole multiples
  * of 4 and its own loop over the rest. The lanes are `f32x4` for float32 arrays and `f64x2`
  * for float64 ones, and the operations are the JavaScript loop's in the same order and
- * precision, so both give the same bits: a step never depends on where its buffers happen
+ * precision, so both give the same bits (a NaN's sign and payload aside, which WebAssembly
+ * leaves open): a step never depends on where its buffers happen
  * to lie.
  * @module
  */
