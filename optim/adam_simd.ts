@@ -4,8 +4,7 @@
  * of 4 and its own loop over the rest. The lanes are `f32x4` for float32 arrays and `f64x2`
  * for float64 ones, and the operations are the JavaScript loop's in the same order and
  * precision, so both give the same bits (a NaN's sign and payload aside, which WebAssembly
- * leaves open): a step never depends on where its buffers happen
- * to lie.
+ * leaves open): a step never depends on where its buffers happen to lie.
  * @module
  */
 
