@@ -141,7 +141,9 @@ export function gemvF32(
   const vector = m === 1 ? a : b, matrix = m === 1 ? b : a;
   const xAt = (p: number) => vector.data[vector.offset + p * xs];
   const wAt = (p: number, j: number) => matrix.data[matrix.offset + j * wr + p * wk];
-  if (wr === 1) {
+  // the column form also serves results too short for a vector of four (a dot product)
+  const columns = wk === 1 && xs === 1 && (wr !== 1 || len < 4);
+  if (!columns && wr === 1) {
     // the matrix's rows (along k) hold the result's elements side by side
     const n4 = len - len % 4;
     if (n4 > 0) g.rows(x, 4 * xs, w, 4 * wk, py, k, n4);
@@ -150,7 +152,7 @@ export function gemvF32(
       for (let p = 0; p < k; p++) s = Math.fround(s + Math.fround(xAt(p) * wAt(p, j)));
       out[outOffset + j] = s;
     }
-  } else if (wk === 1 && xs === 1) {
+  } else if (columns) {
     // each result element is a dot product of two contiguous runs
     const k4 = k - k % 4;
     g.cols(x, w, 4 * wr, py, k4, len);

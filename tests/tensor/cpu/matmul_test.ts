@@ -299,3 +299,22 @@ Deno.test("gemv declines a result that overlaps an operand", () => {
   assertClose(buf.subarray(0, 1000), want.subarray(0, 1000), TOL32, "overlap");
   release(buf);
 });
+
+Deno.test("a dot product (1 x 1 result) of contiguous heap vectors runs in the vector kernel", () => {
+  const k = 9001, a = fill(acquire("float32", k) as Float32Array, 11);
+  const b = fill(acquire("float32", k) as Float32Array, 12);
+  const got = acquire("float32", 256) as Float32Array, want = f32(1);
+  const before = gemvCalls.count;
+  matmulKernel(1, 1, k, rowMajor(a, 0, k), rowMajor(b, 0, 1), got, 0);
+  matmulReference(1, 1, k, rowMajor(a, 0, k), rowMajor(b, 0, 1), want, 0);
+  assert.equal(gemvCalls.count - before, 1);
+  assertClose(got.subarray(0, 1), want, TOL32, "dot");
+  // the column form's own order: four float32 lanes, added pairwise, then the k % 4 tail
+  const f = Math.fround, lanes = [0, 0, 0, 0];
+  const k4 = k - k % 4;
+  for (let p = 0; p < k4; p++) lanes[p % 4] = f(lanes[p % 4] + f(a[p] * b[p]));
+  let dot = f(f(lanes[0] + lanes[1]) + f(lanes[2] + lanes[3]));
+  for (let p = k4; p < k; p++) dot = f(dot + f(a[p] * b[p]));
+  assert.ok(Object.is(got[0], dot), `the column form ran: ${got[0]} against ${dot}`);
+  for (const t of [a, b, got]) release(t);
+});
