@@ -134,8 +134,9 @@ export class WorkerPool implements AsyncDisposable {
   readonly #pending = new Map<number, Pending>();
   readonly #errors = new Map<number, ErrorInfo>();
   #nextId = 0;
-  /** Commands posted (the last one's generation) and not yet seen finished by `run`. */
+  /** The generation of the last command posted (Int32, as in the control block). */
   #posted = 0;
+  /** Calls of `run`/`runBlocking` not yet returned: a failure must wake them. */
   #inFlight = 0;
   #closed = false;
   #failure: Error | null = null;
