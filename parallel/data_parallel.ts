@@ -21,6 +21,7 @@ import {
   hyperKeys,
   type ModuleSpec,
   OPTIMIZERS,
+  slotOf,
   STEP,
   syncHyper,
 } from "./dp_protocol.ts";
@@ -324,8 +325,7 @@ export class DataParallel implements AsyncDisposable {
       }
       this.#indices[at + i] = index;
     }
-    const keys = this.#hyperKeys.length;
-    const hyper = this.#hyper.subarray(slot * keys, (slot + 1) * keys);
+    const hyper = slotOf(this.#hyper, slot, this.#hyperKeys.length);
     syncHyper(this.#hyperKeys, this.optimizer.paramGroups[0], hyper, false);
     // held until the results are read: a slot is free again only once nothing reads it
     this.#slotBusy[slot] = true;
@@ -334,7 +334,7 @@ export class DataParallel implements AsyncDisposable {
     } finally {
       this.#slotBusy[slot] = false;
     }
-    const size = this.workers, results = this.#results.subarray(slot * (2 * size + 1));
+    const size = this.workers, results = slotOf(this.#results, slot, 2 * size + 1);
     if (this.#clipping) this.lastGradNorm = results[2 * size];
     let sum = 0;
     for (let r = 0; r < size; r++) sum += results[r];

@@ -24,6 +24,7 @@ import {
   type DataParallelInit,
   type ModuleSpec,
   OPTIMIZERS,
+  slotOf,
   STEP,
   syncHyper,
 } from "./dp_protocol.ts";
@@ -106,7 +107,7 @@ export async function setup(
 
   function step(): void {
     const total = context.arg(0), slot = context.arg(1);
-    results = allResults.subarray(slot * (2 * size + 1), (slot + 1) * (2 * size + 1));
+    results = slotOf(allResults, slot, 2 * size + 1);
     const [start, count] = batchShare(total, size, rank);
     gradTensor.zeroInPlace();
     results[rank] = count === 0 ? 0 : tidy(() => {
@@ -120,8 +121,7 @@ export async function setup(
     collectives.reduceScatter(gradBuffers, weights);
     if (init.maxGradNorm !== null) clip(init.maxGradNorm);
     if (optimizer !== null) {
-      const hyper = allHyper.subarray(slot * keys, (slot + 1) * keys);
-      syncHyper(init.hyperKeys, optimizer.paramGroups[0], hyper, true);
+      syncHyper(init.hyperKeys, optimizer.paramGroups[0], slotOf(allHyper, slot, keys), true);
       optimizer.step();
     }
     // a step queued behind this one must not read a shard before its owner has updated it,

@@ -124,6 +124,19 @@ export function syncHyper(
 }
 
 /**
+ * Slot `slot` of a shared array cut into one slot of `per` elements for each step that may
+ * be in flight: the indices, hyper-parameters and results of that step.
+ *
+ * @example
+ * ```ts ignore
+ * slotOf(results, 1, 2 * workers + 1); // the second step's results
+ * ```
+ */
+export function slotOf<T extends Int32Array | Float64Array>(all: T, slot: number, per: number): T {
+  return all.subarray(slot * per, (slot + 1) * per) as T;
+}
+
+/**
  * The samples `[start, start + count)` of a global batch of `total` that `rank` of `size`
  * takes: equal parts, the first `total % size` ranks taking one more.
  *
