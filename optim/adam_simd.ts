@@ -12,6 +12,14 @@ import { heapAddress } from "../tensor/heap.ts";
 import {
   ADD,
   emitter,
+  F32_DEMOTE,
+  F32X4_ADD,
+  F32X4_DIV,
+  F32X4_MAX,
+  F32X4_MUL,
+  F32X4_SPLAT,
+  F32X4_SQRT,
+  F32X4_SUB,
   F64X2_SPLAT,
   FADD,
   FDIV,
@@ -25,7 +33,7 @@ import {
   I32,
   i32,
   set,
-  simd,
+  SHL,
   SQRT,
   uleb,
   V128,
@@ -34,12 +42,6 @@ import {
   vec,
 } from "../tensor/cpu/wasm_asm.ts";
 import type { AdamScalars, AdamState, FloatArray } from "./update.ts";
-
-/** `f32.demote_f64`, then the `f32x4` ops the float32 loop uses. */
-const F32_DEMOTE = 0xb6, F32X4_SPLAT = simd(0x13), F32X4_SQRT = simd(0xe3);
-const [F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV] = [0xe4, 0xe5, 0xe6, 0xe7].map(simd);
-/** `f32x4.max`: NaN wins, -0 below +0, as `Math.max`. */
-const F32X4_MAX = simd(0xe9);
 
 /** Which loop: the dtype, and the options that change its code. */
 interface AdamVariant {
@@ -96,7 +98,7 @@ function adamBody(o: AdamVariant): number[] {
   const emit = emitter(code);
 
   SCALARS.forEach((k) => emit(get(6 + S[k]), F64X2_SPLAT, set(splat(k))));
-  emit(get(P), get(N), i32(3), 0x74, ADD, set(end));
+  emit(get(P), get(N), i32(3), SHL, ADD, set(end));
   emit(0x02, 0x40, 0x03, 0x40, get(P), get(end), GE_U, 0x0d, 1);
   for (const a of pointers) {
     emit(get(a), v128Load(0), set(input(a, 0)), get(a), v128Load(16), set(input(a, 1)));
@@ -140,7 +142,7 @@ function adamBody32(o: AdamVariant): number[] {
   const code: number[] = [];
   const emit = emitter(code);
   SCALARS.forEach((k) => emit(get(6 + S[k]), F32_DEMOTE, F32X4_SPLAT, set(splat(k))));
-  emit(get(P), get(N), i32(2), 0x74, ADD, set(end));
+  emit(get(P), get(N), i32(2), SHL, ADD, set(end));
   emit(0x02, 0x40, 0x03, 0x40, get(P), get(end), GE_U, 0x0d, 1);
   for (const a of pointers) emit(get(a), v128Load(0), set(input(a)));
   const g = result(G); // the gradient after sign and L2, kept in the unused G slot

@@ -41,6 +41,7 @@ import {
   OR,
   PROMOTE,
   set,
+  SHL,
   splat,
   SQRT,
   tee,
@@ -158,7 +159,7 @@ function loopBody(node: SimdNode, leaves: number, scalars: number, f64: boolean)
 
   const step = f64 ? 32 : 16;
   for (let s = 0; s < scalars; s++) emit(get(2 + leaves + s), F64X2_SPLAT, set(splats + s));
-  emit(get(0), get(1), i32(f64 ? 3 : 2), 0x74, ADD, set(end)); // end = out + n * bytes
+  emit(get(0), get(1), i32(f64 ? 3 : 2), SHL, ADD, set(end)); // end = out + n * bytes
   emit(0x02, 0x40, 0x03, 0x40); // block, loop
   emit(get(0), get(end), GE_U, 0x0d, 1); // br_if out of the block
   for (let k = 0; k < leaves; k++) {

@@ -88,8 +88,23 @@ export const SQRT: readonly number[] = simd(0xef);
 export const [FADD, FSUB, FMUL, FDIV]: readonly number[][] = [0xf0, 0xf1, 0xf2, 0xf3].map(simd);
 /** `f64x2.max` (NaN wins, -0 below +0: as `Math.max`). */
 export const FMAX: readonly number[] = simd(0xf5);
-/** `f32x4.add`. */
-export const F32X4_ADD: readonly number[] = simd(0xe4);
+/** `f32x4` arithmetic, and `f32x4.splat` of an f32. */
+export const [F32X4_ADD, F32X4_SUB, F32X4_MUL, F32X4_DIV]: readonly number[][] = [
+  0xe4,
+  0xe5,
+  0xe6,
+  0xe7,
+].map(simd);
+export const F32X4_SPLAT: readonly number[] = simd(0x13),
+  F32X4_SQRT: readonly number[] = simd(0xe3);
+/** `f32x4.max`: NaN wins, -0 below +0, as `Math.max`. */
+export const F32X4_MAX: readonly number[] = simd(0xe9);
+/** Scalar f32: load and store (4-byte aligned, offset 0), add, and `f32.demote_f64`. */
+export const F32_LOAD: readonly number[] = [0x2a, 2, 0],
+  F32_STORE: readonly number[] = [0x38, 2, 0];
+export const F32_ADD = 0x92, F32_DEMOTE = 0xb6;
+/** `i32.shl`. */
+export const SHL = 0x74;
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
 const run = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 /** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3 of an `f32x4`. */

@@ -32,6 +32,8 @@ import {
   emitter,
   END,
   F32X4_ADD,
+  F32X4_MUL,
+  F32X4_SPLAT,
   GE_U,
   get,
   HEADER,
@@ -59,7 +61,6 @@ const NV = NR / 4;
 const KC = 256;
 const NC = 1024;
 
-const F32X4_SPLAT = simd(0x13), F32X4_MUL = simd(0xe6);
 /** `v128.load32_splat`: an element of A straight into all four lanes. */
 const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
 /** Relaxed SIMD's `f32x4.relaxed_madd` (`a * b + c`, fused where the CPU has FMA). */

@@ -23,6 +23,12 @@ import {
   emitter,
   END,
   EQZ,
+  F32_ADD,
+  F32_LOAD,
+  F32_STORE,
+  F32X4_ADD,
+  F32X4_MUL,
+  F32X4_SPLAT,
   GE_U,
   get,
   heapFunction,
@@ -31,6 +37,7 @@ import {
   i32,
   LOOP,
   set,
+  SHL,
   simd,
   splat,
   SUB,
@@ -41,10 +48,7 @@ import {
   vec,
 } from "./wasm_asm.ts";
 
-const F32X4_SPLAT = simd(0x13), F32X4_ADD = simd(0xe4), F32X4_MUL = simd(0xe6);
 const lane = (i: number) => [...simd(0x1f), i];
-const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0], F32_ADD = 0x92;
-const SHL = 0x74;
 
 function rowsBody(): number[] {
   // params: 0 x, 1 xs, 2 w, 3 ldw, 4 y, 5 k, 6 n4; locals: 7 end, 8 yj, 9 wj, 10 s (v128)

@@ -15,6 +15,9 @@ import {
   emitter,
   END,
   EQZ,
+  F32_ADD,
+  F32_LOAD,
+  F32_STORE,
   F32X4_ADD,
   GE_U,
   get,
@@ -31,7 +34,6 @@ import {
   v128Store,
 } from "./wasm_asm.ts";
 
-const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0], F32_ADD = 0x92;
 const SHR_U = 0x76, I32_AND = 0x71;
 
 function rowsBody(add: boolean): number[] {
