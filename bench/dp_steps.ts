@@ -9,7 +9,7 @@
  *   deno run --allow-read bench/dp_steps.ts mlp 1 2 4 8     # a bigger machine
  */
 import { Adam, manualSeed } from "../mod.ts";
-import { DataParallel } from "../parallel/mod.ts";
+import { DataParallel, PHASES, type WorkerTimings } from "../parallel/mod.ts";
 import { buildModel } from "../examples/lib/models.ts";
 import { randomBatches, trainerStep } from "./trainer_step.ts";
 
@@ -63,12 +63,20 @@ async function block(dp: DataParallel | null): Promise<number> {
 
 const runners = [null, ...pools];
 const times = runners.map(() => [] as number[]);
+let before: WorkerTimings[][] = [];
 for (let round = -1; round < ROUNDS; round++) { // round -1 warms up
+  if (round === 0) before = pools.map((dp) => dp.timings());
   for (const [k, dp] of runners.entries()) {
     const ms = await block(dp);
     if (round >= 0) times[k].push(ms);
   }
 }
+const phases = pools.map((dp, k) =>
+  dp.timings().map((t, r) => {
+    const was = before[k][r], steps = t.steps - was.steps;
+    return PHASES.map((p) => (t[p] - was[p]) / steps);
+  })
+);
 for (const dp of pools) dp.close();
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
@@ -80,4 +88,11 @@ counts.forEach((workers, k) => {
   console.log(
     `  ${String(workers).padStart(2)} worker(s)  ${ms.toFixed(2)} ms  ${(main / ms).toFixed(2)}x`,
   );
+});
+// where a worker's step goes (means over the measured steps): a slow phase of the machine
+// shows in compute, uneven workers in wait
+console.log(`ms per step in each worker: ${PHASES.join(" / ")}`);
+counts.forEach((workers, k) => {
+  const rows = phases[k].map((row, r) => `w${r} ${row.map((v) => v.toFixed(2)).join("/")}`);
+  console.log(`  ${String(workers).padStart(2)} worker(s)  ${rows.join("  ")}`);
 });

@@ -28,6 +28,8 @@ export interface Collectives {
   readonly rank: number;
   /** The number of workers. */
   readonly size: number;
+  /** Milliseconds this rank has spent blocked in barriers (those inside collectives too). */
+  readonly waitedMs: number;
   /** Returns once every worker has called it. */
   barrier(): void;
   /**
@@ -176,6 +178,7 @@ export class SharedMemoryCollectives implements Collectives {
   readonly size: number;
   readonly #control: Int32Array;
   readonly #timeoutMs: number;
+  #waitedMs = 0;
 
   /**
    * Collectives for `rank` of `size` over `control`.
@@ -192,9 +195,20 @@ export class SharedMemoryCollectives implements Collectives {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** Milliseconds this rank has spent blocked in barriers so far. */
+  get waitedMs(): number {
+    return this.#waitedMs;
+  }
+
   /** Returns once every worker has called it. */
   barrier(): void {
-    if (this.size > 1) barrierWait(this.#control, this.rank, this.size, this.#timeoutMs);
+    if (this.size === 1) return;
+    const start = performance.now();
+    try {
+      barrierWait(this.#control, this.rank, this.size, this.#timeoutMs);
+    } finally {
+      this.#waitedMs += performance.now() - start;
+    }
   }
 
   /**

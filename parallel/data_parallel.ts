@@ -21,6 +21,7 @@ import {
   hyperKeys,
   type ModuleSpec,
   OPTIMIZERS,
+  PHASES,
   slotOf,
   STEP,
   syncHyper,
@@ -80,6 +81,32 @@ export interface DataParallelOptions {
   batchSize: number;
   /** Barrier and step timeout in milliseconds (default 60 000). */
   timeoutMs?: number;
+}
+
+/**
+ * What one worker's steps have cost so far, in milliseconds summed over its steps
+ * (`DataParallel.timings`). A step's phases add up to its time in the worker; the rest of
+ * the wall time the worker spent waiting for the main thread to post a step.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { WorkerTimings } from "@adamant/core/parallel";
+ * const t: WorkerTimings = { steps: 10, compute: 90, reduce: 3, update: 4, wait: 8 };
+ * assert.equal((t.compute + t.reduce + t.update + t.wait) / t.steps, 10.5); // ms a step
+ * ```
+ */
+export interface WorkerTimings {
+  /** Steps the worker has finished. */
+  steps: number;
+  /** Zeroing its gradients, selecting its samples, forward, loss and backward. */
+  compute: number;
+  /** Summing its shard of the gradients across the workers. */
+  reduce: number;
+  /** Clipping and the optimizer update of its shard. */
+  update: number;
+  /** Blocked at barriers: waiting for slower workers. */
+  wait: number;
 }
 
 function sharedCopy(op: string, t: Tensor): { buffer: SharedArrayBuffer; dtype: string } {
@@ -160,6 +187,7 @@ export class DataParallel implements AsyncDisposable {
   lastGradNorm: number = NaN;
   readonly #indices: Int32Array;
   readonly #results: Float64Array;
+  readonly #timings: Float64Array;
   readonly #hyper: Float64Array;
   readonly #hyperKeys: HyperKey[];
   readonly #samples: number;
@@ -186,6 +214,7 @@ export class DataParallel implements AsyncDisposable {
     this.#indices = new Int32Array(init.indices);
     this.batchSize = this.#indices.length / QUEUE;
     this.#results = new Float64Array(init.results);
+    this.#timings = new Float64Array(init.timings);
     this.#hyper = new Float64Array(init.hyper);
     this.#hyperKeys = init.hyperKeys;
     this.#samples = samples;
@@ -270,6 +299,7 @@ export class DataParallel implements AsyncDisposable {
       targetShape: y.shape.slice(1),
       indices: new SharedArrayBuffer(4 * batchSize * QUEUE),
       results: new SharedArrayBuffer(8 * (2 * workers + 1) * QUEUE),
+      timings: new SharedArrayBuffer(8 * (PHASES.length + 1) * workers),
       optimizer: options.optimizer,
       options: options.optimizerOptions ?? {},
       hyperKeys: keys,
@@ -339,6 +369,23 @@ export class DataParallel implements AsyncDisposable {
     let sum = 0;
     for (let r = 0; r < size; r++) sum += results[r];
     return sum / n;
+  }
+
+  /**
+   * What each worker's steps have cost so far, by phase: where the time of a step goes,
+   * and how long the faster workers wait for the slowest. Read it with no step in flight
+   * (a worker adds to its totals as it finishes a step); take two readings and subtract
+   * them to time a stretch of training.
+   *
+   * @returns One entry per worker, in rank order.
+   */
+  timings(): WorkerTimings[] {
+    return Array.from({ length: this.workers }, (_, r) => {
+      const row = slotOf(this.#timings, r, PHASES.length + 1);
+      const t = { steps: row[PHASES.length] } as WorkerTimings;
+      PHASES.forEach((phase, i) => t[phase] = row[i]);
+      return t;
+    });
   }
 
   /**

@@ -24,6 +24,7 @@ import {
   type DataParallelInit,
   type ModuleSpec,
   OPTIMIZERS,
+  PHASES,
   slotOf,
   STEP,
   syncHyper,
@@ -104,8 +105,11 @@ export async function setup(
   const allResults = new Float64Array(init.results), allHyper = new Float64Array(init.hyper);
   let results = allResults;
   const weights = new Array<number>(size).fill(0);
+  // this rank's row: milliseconds per phase, then steps (only this rank writes it)
+  const timings = slotOf(new Float64Array(init.timings), rank, PHASES.length + 1);
 
   function step(): void {
+    const start0 = performance.now(), waited0 = collectives.waitedMs;
     const total = context.arg(0), slot = context.arg(1);
     results = slotOf(allResults, slot, 2 * size + 1);
     const [start, count] = batchShare(total, size, rank);
@@ -117,16 +121,25 @@ export async function setup(
       l.backward();
       return l.item() * count;
     });
+    const computed = performance.now();
     for (let r = 0; r < size; r++) weights[r] = batchShare(total, size, r)[1] / total;
     collectives.reduceScatter(gradBuffers, weights);
+    const reduced = performance.now(), waited1 = collectives.waitedMs;
     if (init.maxGradNorm !== null) clip(init.maxGradNorm);
     if (optimizer !== null) {
       syncHyper(init.hyperKeys, optimizer.paramGroups[0], slotOf(allHyper, slot, keys), true);
       optimizer.step();
     }
+    const updated = performance.now(), waited2 = collectives.waitedMs;
     // a step queued behind this one must not read a shard before its owner has updated it,
     // nor zero a gradient slice that another worker is still summing
     collectives.barrier();
+    // the barriers' waits, including the one inside the reduce-scatter and clipping's
+    timings[0] += computed - start0;
+    timings[1] += reduced - computed - (waited1 - waited0);
+    timings[2] += updated - reduced - (waited2 - waited1);
+    timings[3] += collectives.waitedMs - waited0;
+    timings[4]++;
   }
 
   /** Scales shard `rank` of the gradient by the clip factor of the global 2-norm. */

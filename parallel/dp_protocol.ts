@@ -81,6 +81,8 @@ export interface DataParallelInit {
    * total norm.
    */
   results: SharedArrayBuffer;
+  /** Float64: per rank, the milliseconds of each of `PHASES` summed over its steps, then the steps. */
+  timings: SharedArrayBuffer;
   optimizer: string;
   options: Record<string, unknown>;
   hyperKeys: HyperKey[];
@@ -88,6 +90,19 @@ export interface DataParallelInit {
   hyper: SharedArrayBuffer;
   maxGradNorm: number | null;
 }
+
+/**
+ * The parts of a worker's step, as `DataParallel.timings` reports them and in the order
+ * each rank's row of the shared timings holds them (the step count follows).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PHASES } from "@adamant/core/parallel";
+ * assert.deepEqual(PHASES, ["compute", "reduce", "update", "wait"]);
+ * ```
+ */
+export const PHASES = ["compute", "reduce", "update", "wait"] as const;
 
 /** A number of a parameter group, as a key (and an index for array options like betas). */
 export type HyperKey = [string, number | null];

@@ -136,6 +136,34 @@ Deno.test("DataParallel clips by the global norm across shards", async () => {
   assert.notDeepEqual(values(dp.model), values(unclipped.model));
 });
 
+Deno.test("timings split each worker's steps into compute, reduce, update and wait", async () => {
+  // 3 samples on 2 workers: rank 0 takes 2, so its forward blocks 80 ms, rank 1's 40 ms
+  const { x, y } = data();
+  manualSeed(7);
+  await using dp = await DataParallel.create({
+    workers: 2,
+    model: { module: MODELS, export: "slowMlp", args: [FEATURES, HIDDEN, CLASSES, 40] },
+    optimizer: "adam",
+    x,
+    y,
+    batchSize: 3,
+  });
+  const start = performance.now();
+  for (let i = 0; i < 3; i++) await dp.step([i, i + 3, i + 6]);
+  const wall = performance.now() - start;
+  const [slow, fast] = dp.timings();
+  for (const t of [slow, fast]) {
+    assert.equal(t.steps, 3);
+    assert(t.reduce >= 0 && t.update >= 0 && t.wait >= 0, JSON.stringify(t));
+    assert(t.compute + t.reduce + t.update + t.wait <= wall, `${JSON.stringify(t)} > ${wall}`);
+  }
+  assert(slow.compute >= 3 * 80, `rank 0 computed ${slow.compute} ms`);
+  assert(fast.compute >= 3 * 40 && fast.compute < slow.compute, `rank 1: ${fast.compute} ms`);
+  // the faster worker waits for the slower one at each step's reduce
+  assert(fast.wait >= 3 * 30, `rank 1 waited ${fast.wait} ms`);
+  assert(slow.wait < fast.wait, `rank 0 waited ${slow.wait} ms, rank 1 ${fast.wait} ms`);
+});
+
 Deno.test("the same worker count gives bit-identical runs", async () => {
   const runs = [];
   for (let i = 0; i < 2; i++) {

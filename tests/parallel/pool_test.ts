@@ -166,6 +166,18 @@ Deno.test("a barrier timeout names the worker that did not arrive", async () => 
   assert(pool.closed);
 });
 
+Deno.test("collectives count the time each rank waits at barriers", async () => {
+  const { pool } = await collectivePool(2, 4);
+  try {
+    await pool.run(SLOW_BARRIER, [1, 150]); // rank 1 arrives 150 ms after rank 0
+    const [first, last] = await pool.call("waited") as number[];
+    assert(first >= 120, `rank 0 waited ${first} ms for a rank 150 ms late`);
+    assert(last < first - 100, `rank 1 arrived last but counts ${last} ms of waiting`);
+  } finally {
+    pool.close();
+  }
+});
+
 Deno.test("the main thread's event loop runs while the workers work", async () => {
   const { pool } = await collectivePool(2, 4);
   try {

@@ -52,6 +52,7 @@ export function setup(ctx: WorkerContext, init: CollectiveInit): WorkerProgram {
     },
     call(name, payload) {
       if (name === "echo") return { rank: ctx.rank, payload };
+      if (name === "waited") return ctx.collectives.waitedMs;
       throw new Error(`unknown call ${name}`);
     },
   };

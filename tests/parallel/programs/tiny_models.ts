@@ -26,6 +26,18 @@ export function throwingMlp(inputs: number, hidden: number, classes: number, at:
   return model;
 }
 
+/** An MLP whose forward blocks `ms` milliseconds for each sample it is given. */
+export function slowMlp(inputs: number, hidden: number, classes: number, ms: number): Module {
+  const model = mlp(inputs, hidden, classes);
+  const forward = model.forward.bind(model);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  model.forward = (x: Tensor) => {
+    Atomics.wait(sleeper, 0, 0, ms * x.shape[0]);
+    return forward(x);
+  };
+  return model;
+}
+
 /** Different shapes in a worker than on the main thread. */
 export function inconsistent(inputs: number, classes: number): Module {
   return mlp(inputs, isMainThread ? 4 : 5, classes);
