@@ -33,13 +33,23 @@ const median = (v: number[]) => [...v].sort((p, q) => p - q)[v.length >> 1];
 
 console.log(`matmul ${n}, ${navigator.hardwareConcurrency} cores: medians of ${PAIRS} pairs`);
 for (const workers of counts) {
-  const pm = await ParallelMatmul.create({ workers });
+  // threshold 1: any size given goes parallel
+  const pm = await ParallelMatmul.create({ workers, threshold: 1 });
   const one: number[] = [], many: number[] = [], ratio: number[] = [];
-  for (let i = -2; i < PAIRS; i++) { // two pairs warm up
+  const single = () => {
     const saved = setMatmulExecutor(null);
-    const t1 = timed(product);
-    setMatmulExecutor(saved);
-    const tn = timed(product);
+    try {
+      return timed(product);
+    } finally {
+      setMatmulExecutor(saved);
+    }
+  };
+  for (let i = -2; i < PAIRS; i++) { // two pairs warm up
+    // the pair's order alternates, so that whatever the second of two products gains or
+    // loses falls on both sides
+    let t1: number, tn: number;
+    if (i % 2 === 0) [t1, tn] = [single(), timed(product)];
+    else [tn, t1] = [timed(product), single()];
     if (i < 0) continue;
     one.push(t1);
     many.push(tn);

@@ -373,9 +373,10 @@ export class DataParallel implements AsyncDisposable {
 
   /**
    * What each worker's steps have cost so far, by phase: where the time of a step goes,
-   * and how long the faster workers wait for the slowest. Read it with no step in flight
-   * (a worker adds to its totals as it finishes a step); take two readings and subtract
-   * them to time a stretch of training.
+   * and how long the faster workers wait for the slowest. Read it with no step in flight:
+   * each worker adds to its totals as it finishes a step, so a reading taken meanwhile may
+   * cover different steps for different workers (each entry's `steps` says how many). Take
+   * two readings and subtract them to time a stretch of training.
    *
    * @returns One entry per worker, in rank order.
    */
