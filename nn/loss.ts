@@ -406,6 +406,9 @@ export interface CrossEntropyOptions extends LossOptions {
  * With class indices, the mean divides by the summed class weights of the counted
  * targets; with probabilities, by the number of samples.
  *
+ * The common case (logits `[N, C]`, class indices, the mean, no weights, no smoothing)
+ * runs as one fused op on either device: one pass over each row forward and one backward.
+ *
  * @param logits Unnormalised scores `[N, C]`, `[N, C, d1, ...]` or `[C]`.
  * @param target int32 class indices or floating probabilities.
  * @param options `weight`, `ignoreIndex`, `labelSmoothing`, `reduction`.
@@ -441,8 +444,8 @@ export function crossEntropy(
   if (options.weight) checkClassWeight(op, options.weight, classes);
   const ignoreIndex = options.ignoreIndex ?? -100;
   if (
-    logits.device === "gpu" && logits.ndim === 2 && target.dtype === "int32" &&
-    !options.weight && smoothing === 0 && reduction === "mean"
+    logits.ndim === 2 && target.dtype === "int32" && !options.weight && smoothing === 0 &&
+    reduction === "mean"
   ) {
     checkTargetShape(op, logits, target, ignoreIndex);
     return crossEntropyRows(logits, target, ignoreIndex);

@@ -1,12 +1,16 @@
 /**
- * Cross-entropy of GPU logits `[N, C]` against int32 labels as one fused op: the row
- * kernels compute the mean loss without materialising log-probabilities, and backward
- * writes `(softmax - onehot) / counted` per row in one pass. `nn`'s `crossEntropy` takes
- * this path for the common case (2-D, mean, no class weights, no smoothing) on the GPU,
- * and composes logSoftmax, gather and mean everywhere else.
+ * Cross-entropy of logits `[N, C]` against int32 labels as one fused op, on either device:
+ * the forward computes the mean loss without materialising log-probabilities, and backward
+ * writes `(softmax - onehot) / counted` per row in one pass (row kernels on the GPU, one
+ * loop in double on the CPU). `nn`'s `crossEntropy` takes this path for the common case
+ * (2-D, mean, no class weights, no smoothing) and composes logSoftmax, gather and mean
+ * everywhere else.
  * @module
  */
 
+import { isGradEnabled } from "../../autograd/grad_mode.ts";
+import { crossEntropyBackward as cpuBackward, crossEntropyForward } from "../cpu/cross_entropy.ts";
+import { tensor } from "../creation.ts";
 import { checkSameDevice } from "../device.ts";
 import { fmt } from "../shape.ts";
 import { Tensor } from "../tensor.ts";
@@ -15,9 +19,10 @@ import { crossEntropy, crossEntropyBackward } from "../webgpu/softmax.ts";
 import { record } from "./record.ts";
 
 /**
- * The mean cross-entropy of GPU `logits` `[N, C]` against int32 `labels` `[N]`, over the
- * labels that are not `ignoreIndex`. A label out of range makes the loss NaN (the GPU
- * cannot throw). Its gradient is not differentiable again.
+ * The mean cross-entropy of `logits` `[N, C]` against int32 `labels` `[N]`, over the
+ * labels that are not `ignoreIndex`. On the CPU a label out of range throws; on the GPU
+ * it makes the loss NaN (the GPU cannot throw), and the gradient is not differentiable
+ * again.
  */
 export function crossEntropyRows(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor {
   checkSameDevice("crossEntropy", logits, labels);
@@ -27,6 +32,53 @@ export function crossEntropyRows(logits: Tensor, labels: Tensor, ignoreIndex: nu
         `and ${fmt(labels.shape)}`,
     );
   }
+  return logits.device === "gpu"
+    ? rowsOnGpu(logits, labels, ignoreIndex)
+    : rowsOnCpu(logits, labels, ignoreIndex);
+}
+
+/** Rows fused into CPU loop counts: the forward passes and the backward passes run so far. */
+export const fusedCrossEntropy = { forward: 0, backward: 0 };
+
+function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor {
+  const [rows, cols] = logits.shape;
+  const x = logits.contiguous(), y = labels.contiguous();
+  const xs = x.data as Float32Array | Float64Array, ys = y.data as Int32Array;
+  const { loss, counted } = crossEntropyForward(
+    xs,
+    x.offset,
+    ys,
+    y.offset,
+    rows,
+    cols,
+    ignoreIndex,
+  );
+  fusedCrossEntropy.forward++;
+  const out = Tensor.empty([], logits.dtype, "cpu", "crossEntropy");
+  out.data[0] = loss;
+  return record(out, "crossEntropy", [logits], [x, y], (g) => {
+    if (isGradEnabled()) {
+      // createGraph: the same gradient from differentiable ops, so it can be differentiated
+      const onehot = new Float64Array(rows * cols), counts = new Float64Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const k = ys[y.offset + r];
+        if (k === ignoreIndex) continue;
+        onehot[r * cols + k] = 1;
+        counts[r] = 1;
+      }
+      const hot = tensor(onehot, { shape: [rows, cols], dtype: logits.dtype });
+      const valid = tensor(counts, { shape: [rows, 1], dtype: logits.dtype });
+      return [logits.softmax(1).mul(valid).sub(hot).mul(g.div(counted))];
+    }
+    const dx = Tensor.empty([rows, cols], logits.dtype, "cpu", "crossEntropy backward");
+    const scale = g.item() / counted;
+    cpuBackward(xs, x.offset, ys, y.offset, rows, cols, ignoreIndex, scale, dx.data as never);
+    fusedCrossEntropy.backward++;
+    return [dx];
+  });
+}
+
+function rowsOnGpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor {
   const [rows, cols] = logits.shape;
   const x = logits.contiguous();
   const y = fromZero(labels);

@@ -97,6 +97,13 @@ for (const reduction of REDUCTIONS) {
   });
 }
 
+Deno.test("gradcheck and gradgradcheck: the fused crossEntropy, with an ignored target", () => {
+  manualSeed(12);
+  const target = ids([3, -100, 0, 1, 2]);
+  assert.ok(gradcheck((x) => crossEntropy(x, target), [rn(5, 4).mul(2)]));
+  assert.ok(gradgradcheck((x) => crossEntropy(x, target), [rn(5, 4)]));
+});
+
 Deno.test("gradcheck: crossEntropy over spatial dimensions and an unbatched input", () => {
   manualSeed(8);
   const target = ids([0, 2, 1, 1, 0, 2], [2, 3]);

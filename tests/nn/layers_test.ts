@@ -38,6 +38,7 @@ import {
   tensor,
   zeros,
 } from "../../mod.ts";
+import { fusedCrossEntropy } from "../../tensor/ops/cross_entropy.ts";
 
 function ids(values: number[], shape?: number[]): Tensor {
   return tensor(values, { dtype: "int32", shape: shape ?? [values.length] });
@@ -279,9 +280,42 @@ Deno.test("binaryCrossEntropyWithLogits() is stable for huge logits", () => {
   assert.deepEqual([...logits.grad!.toArray()], [0, 0, 1, -1]);
 });
 
-Deno.test("crossEntropy() with every target ignored gives NaN for the mean, as PyTorch does", () => {
-  assert.ok(Number.isNaN(crossEntropy(zeros([2, 3]), ids([-100, -100])).item()));
+Deno.test("crossEntropy() with every target ignored gives NaN for the mean and zero gradients, as PyTorch does", () => {
+  const x = zeros([2, 3], { requiresGrad: true });
+  const loss = crossEntropy(x, ids([-100, -100]));
+  assert.ok(Number.isNaN(loss.item()));
+  loss.backward();
+  assert.deepEqual([...x.grad!.toArray()], [0, 0, 0, 0, 0, 0]);
   assert.equal(crossEntropy(zeros([2, 3]), ids([-100, -100]), { reduction: "sum" }).item(), 0);
+});
+
+Deno.test("crossEntropy() fuses the common case on the CPU, and agrees with logSoftmax and nllLoss", () => {
+  manualSeed(11);
+  const before = { ...fusedCrossEntropy };
+  for (const dtype of ["float32", "float64"] as const) {
+    const data = randn([7, 5], { dtype }).mul(3);
+    const target = ids([4, -100, 0, 2, 2, 1, -100]);
+    const [x, y] = [data.clone(), data.clone()];
+    x.requiresGrad = y.requiresGrad = true;
+    const fused = crossEntropy(x, target);
+    const composed = nllLoss(y.logSoftmax(1), target);
+    fused.backward();
+    composed.backward();
+    const tol = dtype === "float32" ? 1e-6 : 1e-12;
+    assert.ok(Math.abs(fused.item() - composed.item()) <= tol * composed.item());
+    const [gx, gy] = [x.grad!.toArray(), y.grad!.toArray()];
+    gy.forEach((v, i) => assert.ok(Math.abs(gx[i] - v) <= tol, `${dtype} gradient ${i}`));
+    assert.deepEqual([...gx.slice(5, 10)], [0, 0, 0, 0, 0]); // the ignored row
+  }
+  assert.equal(fusedCrossEntropy.forward - before.forward, 2);
+  assert.equal(fusedCrossEntropy.backward - before.backward, 2);
+  // weights, smoothing, other reductions and other ranks compose
+  const x = randn([4, 3]);
+  crossEntropy(x, ids([0, 1, 2, 0]), { weight: ones([3]) });
+  crossEntropy(x, ids([0, 1, 2, 0]), { labelSmoothing: 0.1 });
+  crossEntropy(x, ids([0, 1, 2, 0]), { reduction: "sum" });
+  crossEntropy(x.reshape([2, 3, 2]), ids([0, 1, 2, 0], [2, 2]));
+  assert.equal(fusedCrossEntropy.forward - before.forward, 2);
 });
 
 Deno.test("huberLoss() needs a positive delta", () => {

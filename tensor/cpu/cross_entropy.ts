@@ -1,0 +1,91 @@
+/**
+ * Cross-entropy of the rows of a contiguous logits matrix against class labels, in one pass
+ * per row each way, in double and max-shifted: the CPU side of the fused `crossEntropy`.
+ * @module
+ */
+
+type Floats = Float32Array | Float64Array;
+
+/** Calls before any row is read: a label outside [0, cols) that is not ignored throws. */
+function checkLabels(
+  labels: Int32Array,
+  lo: number,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): number {
+  let counted = 0;
+  for (let r = 0; r < rows; r++) {
+    const k = labels[lo + r];
+    if (k === ignoreIndex) continue;
+    if (!(k >= 0 && k < cols)) {
+      throw new RangeError(`crossEntropy: target ${k} is out of range for ${cols} classes`);
+    }
+    counted++;
+  }
+  return counted;
+}
+
+/** The row's maximum (0 for a row of -Infinity, as softmax takes it) and Σ exp(x - max). */
+function shiftAndSum(x: Floats, p: number, cols: number): [number, number] {
+  let m = -Infinity;
+  for (let c = 0; c < cols; c++) if (x[p + c] > m) m = x[p + c];
+  if (m === -Infinity) m = 0;
+  let s = 0;
+  for (let c = 0; c < cols; c++) s += Math.exp(x[p + c] - m);
+  return [m, s];
+}
+
+/**
+ * The mean over the counted rows of `logsumexp(row) - row[label]` (NaN when no row
+ * counts, as a mean over nothing); `counted` is the number of rows whose label is not
+ * `ignoreIndex`.
+ */
+export function crossEntropyForward(
+  x: Floats,
+  xo: number,
+  labels: Int32Array,
+  lo: number,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+): { loss: number; counted: number } {
+  const counted = checkLabels(labels, lo, rows, cols, ignoreIndex);
+  let sum = 0;
+  for (let r = 0; r < rows; r++) {
+    const k = labels[lo + r];
+    if (k === ignoreIndex) continue;
+    const p = xo + r * cols;
+    const [m, s] = shiftAndSum(x, p, cols);
+    sum += m + Math.log(s) - x[p + k];
+  }
+  return { loss: sum / counted, counted };
+}
+
+/**
+ * Writes `scale · (softmax(row) - onehot(label))` into each row of `out` (contiguous, from
+ * 0), and zeros for the rows whose label is `ignoreIndex`.
+ */
+export function crossEntropyBackward(
+  x: Floats,
+  xo: number,
+  labels: Int32Array,
+  lo: number,
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  scale: number,
+  out: Floats,
+): void {
+  for (let r = 0; r < rows; r++) {
+    const k = labels[lo + r], p = xo + r * cols, q = r * cols;
+    if (k === ignoreIndex) {
+      out.fill(0, q, q + cols);
+      continue;
+    }
+    const [m, s] = shiftAndSum(x, p, cols);
+    const f = scale / s;
+    for (let c = 0; c < cols; c++) out[q + c] = Math.exp(x[p + c] - m) * f;
+    out[q + k] = Math.exp(x[p + k] - m) * f - scale;
+  }
+}
