@@ -6,14 +6,20 @@
 
 type Floats = Float32Array | Float64Array;
 
-/** Calls before any row is read: a label outside [0, cols) that is not ignored throws. */
-function checkLabels(
-  labels: Int32Array,
-  lo: number,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): number {
+/** `rows` rows of `cols` logits from `x[xo]` on, and their labels from `labels[lo]` on. */
+export interface LabelledRows {
+  x: Floats;
+  xo: number;
+  labels: Int32Array;
+  lo: number;
+  rows: number;
+  cols: number;
+  /** The label that counts for nothing. */
+  ignoreIndex: number;
+}
+
+/** The rows that count; a label outside [0, cols) that is not ignored throws. */
+function checkLabels({ labels, lo, rows, cols, ignoreIndex }: LabelledRows): number {
   let counted = 0;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r];
@@ -41,16 +47,9 @@ function shiftAndSum(x: Floats, p: number, cols: number): [number, number] {
  * counts, as a mean over nothing); `counted` is the number of rows whose label is not
  * `ignoreIndex`.
  */
-export function crossEntropyForward(
-  x: Floats,
-  xo: number,
-  labels: Int32Array,
-  lo: number,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-): { loss: number; counted: number } {
-  const counted = checkLabels(labels, lo, rows, cols, ignoreIndex);
+export function crossEntropyForward(rowsOf: LabelledRows): { loss: number; counted: number } {
+  const counted = checkLabels(rowsOf);
+  const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
   let sum = 0;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r];
@@ -66,17 +65,8 @@ export function crossEntropyForward(
  * Writes `scale · (softmax(row) - onehot(label))` into each row of `out` (contiguous, from
  * 0), and zeros for the rows whose label is `ignoreIndex`.
  */
-export function crossEntropyBackward(
-  x: Floats,
-  xo: number,
-  labels: Int32Array,
-  lo: number,
-  rows: number,
-  cols: number,
-  ignoreIndex: number,
-  scale: number,
-  out: Floats,
-): void {
+export function crossEntropyBackward(rowsOf: LabelledRows, scale: number, out: Floats): void {
+  const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r], p = xo + r * cols, q = r * cols;
     if (k === ignoreIndex) {

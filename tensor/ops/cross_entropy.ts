@@ -37,22 +37,23 @@ export function crossEntropyRows(logits: Tensor, labels: Tensor, ignoreIndex: nu
     : rowsOnCpu(logits, labels, ignoreIndex);
 }
 
-/** Rows fused into CPU loop counts: the forward passes and the backward passes run so far. */
+/** How many fused CPU forward and backward passes have run (tests check the path taken). */
 export const fusedCrossEntropy = { forward: 0, backward: 0 };
 
 function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor {
   const [rows, cols] = logits.shape;
   const x = logits.contiguous(), y = labels.contiguous();
-  const xs = x.data as Float32Array | Float64Array, ys = y.data as Int32Array;
-  const { loss, counted } = crossEntropyForward(
-    xs,
-    x.offset,
-    ys,
-    y.offset,
+  const ys = y.data as Int32Array;
+  const rowsOf = {
+    x: x.data as Float32Array | Float64Array,
+    xo: x.offset,
+    labels: ys,
+    lo: y.offset,
     rows,
     cols,
     ignoreIndex,
-  );
+  };
+  const { loss, counted } = crossEntropyForward(rowsOf);
   fusedCrossEntropy.forward++;
   const out = Tensor.empty([], logits.dtype, "cpu", "crossEntropy");
   out.data[0] = loss;
@@ -72,7 +73,7 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
     }
     const dx = Tensor.empty([rows, cols], logits.dtype, "cpu", "crossEntropy backward");
     const scale = g.item() / counted;
-    cpuBackward(xs, x.offset, ys, y.offset, rows, cols, ignoreIndex, scale, dx.data as never);
+    cpuBackward(rowsOf, scale, dx.data as Float32Array | Float64Array);
     fusedCrossEntropy.backward++;
     return [dx];
   });
