@@ -407,7 +407,7 @@ export interface CrossEntropyOptions extends LossOptions {
  * targets; with probabilities, by the number of samples.
  *
  * The common case (logits `[N, C]`, class indices, the mean, no weights, no smoothing)
- * runs as one fused op on either device: one pass over each row forward and one backward.
+ * runs as one fused op on either device, which writes the gradient of each row directly.
  *
  * @param logits Unnormalised scores `[N, C]`, `[N, C, d1, ...]` or `[C]`.
  * @param target int32 class indices or floating probabilities.

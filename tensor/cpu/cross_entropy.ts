@@ -1,6 +1,7 @@
 /**
- * Cross-entropy of the rows of a contiguous logits matrix against class labels, in one pass
- * per row each way, in double and max-shifted: the CPU side of the fused `crossEntropy`.
+ * Cross-entropy of the rows of a contiguous logits matrix against class labels, in double
+ * and max-shifted: the CPU side of the fused `crossEntropy`. The forward keeps each row's
+ * log-sum-exp, so backward needs one `exp` per logit and nothing else.
  * @module
  */
 
@@ -32,40 +33,44 @@ function checkLabels({ labels, lo, rows, cols, ignoreIndex }: LabelledRows): num
   return counted;
 }
 
-/** The row's maximum (0 for a row of -Infinity, as softmax takes it) and Σ exp(x - max). */
-function shiftAndSum(x: Floats, p: number, cols: number): [number, number] {
-  let m = -Infinity;
-  for (let c = 0; c < cols; c++) if (x[p + c] > m) m = x[p + c];
-  if (m === -Infinity) m = 0;
-  let s = 0;
-  for (let c = 0; c < cols; c++) s += Math.exp(x[p + c] - m);
-  return [m, s];
-}
-
 /**
  * The mean over the counted rows of `logsumexp(row) - row[label]` (NaN when no row
- * counts, as a mean over nothing); `counted` is the number of rows whose label is not
- * `ignoreIndex`.
+ * counts, as a mean over nothing, and for a row of NaN, +Infinity or only -Infinity, as in
+ * PyTorch). `counted` is the number of rows whose label is not `ignoreIndex`; `lse` holds
+ * each counted row's log-sum-exp, for backward.
  */
-export function crossEntropyForward(rowsOf: LabelledRows): { loss: number; counted: number } {
+export function crossEntropyForward(
+  rowsOf: LabelledRows,
+): { loss: number; counted: number; lse: Float64Array } {
   const counted = checkLabels(rowsOf);
   const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
+  const lse = new Float64Array(rows);
   let sum = 0;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r];
     if (k === ignoreIndex) continue;
     const p = xo + r * cols;
-    const [m, s] = shiftAndSum(x, p, cols);
-    sum += m + Math.log(s) - x[p + k];
+    let m = -Infinity;
+    for (let c = 0; c < cols; c++) if (x[p + c] > m) m = x[p + c];
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += Math.exp(x[p + c] - m);
+    lse[r] = m + Math.log(s);
+    sum += lse[r] - x[p + k];
   }
-  return { loss: sum / counted, counted };
+  return { loss: sum / counted, counted, lse };
 }
 
 /**
  * Writes `scale · (softmax(row) - onehot(label))` into each row of `out` (contiguous, from
- * 0), and zeros for the rows whose label is `ignoreIndex`.
+ * 0), from the log-sum-exps the forward kept, and zeros for the rows whose label is
+ * `ignoreIndex`.
  */
-export function crossEntropyBackward(rowsOf: LabelledRows, scale: number, out: Floats): void {
+export function crossEntropyBackward(
+  rowsOf: LabelledRows,
+  lse: Float64Array,
+  scale: number,
+  out: Floats,
+): void {
   const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r], p = xo + r * cols, q = r * cols;
@@ -73,9 +78,8 @@ export function crossEntropyBackward(rowsOf: LabelledRows, scale: number, out: F
       out.fill(0, q, q + cols);
       continue;
     }
-    const [m, s] = shiftAndSum(x, p, cols);
-    const f = scale / s;
-    for (let c = 0; c < cols; c++) out[q + c] = Math.exp(x[p + c] - m) * f;
-    out[q + k] = Math.exp(x[p + k] - m) * f - scale;
+    const shift = lse[r];
+    for (let c = 0; c < cols; c++) out[q + c] = Math.exp(x[p + c] - shift) * scale;
+    out[q + k] = Math.exp(x[p + k] - shift) * scale - scale;
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Cross-entropy of logits `[N, C]` against int32 labels as one fused op, on either device:
  * the forward computes the mean loss without materialising log-probabilities, and backward
- * writes `(softmax - onehot) / counted` per row in one pass (row kernels on the GPU, one
- * loop in double on the CPU). `nn`'s `crossEntropy` takes this path for the common case
- * (2-D, mean, no class weights, no smoothing) and composes logSoftmax, gather and mean
+ * writes `g · (softmax - onehot) / counted` per row directly (row kernels on the GPU, loops
+ * in double on the CPU). `nn`'s `crossEntropy` takes this path for the common case (2-D,
+ * mean, no class weights, no smoothing) and composes logSoftmax, gather and mean
  * everywhere else.
  * @module
  */
@@ -53,13 +53,14 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
     cols,
     ignoreIndex,
   };
-  const { loss, counted } = crossEntropyForward(rowsOf);
+  const { loss, counted, lse } = crossEntropyForward(rowsOf);
   fusedCrossEntropy.forward++;
   const out = Tensor.empty([], logits.dtype, "cpu", "crossEntropy");
   out.data[0] = loss;
   return record(out, "crossEntropy", [logits], [x, y], (g) => {
     if (isGradEnabled()) {
-      // createGraph: the same gradient from differentiable ops, so it can be differentiated
+      // createGraph: the same gradient from differentiable ops (on the saved, version-checked
+      // x), so it can be differentiated again; ignored rows are zero, whatever they hold
       const onehot = new Float64Array(rows * cols), counts = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
         const k = ys[y.offset + r];
@@ -68,12 +69,12 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
         counts[r] = 1;
       }
       const hot = tensor(onehot, { shape: [rows, cols], dtype: logits.dtype });
-      const valid = tensor(counts, { shape: [rows, 1], dtype: logits.dtype });
-      return [logits.softmax(1).mul(valid).sub(hot).mul(g.div(counted))];
+      const valid = tensor(counts, { shape: [rows, 1] }).gt(0);
+      return [valid.where(x.softmax(1), 0).sub(hot).mul(g.div(Math.max(counted, 1)))];
     }
     const dx = Tensor.empty([rows, cols], logits.dtype, "cpu", "crossEntropy backward");
     const scale = g.item() / counted;
-    cpuBackward(rowsOf, scale, dx.data as Float32Array | Float64Array);
+    cpuBackward(rowsOf, lse, scale, dx.data as Float32Array | Float64Array);
     fusedCrossEntropy.backward++;
     return [dx];
   });

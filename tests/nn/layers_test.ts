@@ -16,6 +16,7 @@ import {
   Flatten,
   GELU,
   Generator,
+  grad,
   huberLoss,
   l1Loss,
   LayerNorm,
@@ -26,6 +27,7 @@ import {
   MaxPool2d,
   mseLoss,
   nllLoss,
+  noGrad,
   ones,
   randn,
   type Reduction,
@@ -316,6 +318,57 @@ Deno.test("crossEntropy() fuses the common case on the CPU, and agrees with logS
   crossEntropy(x, ids([0, 1, 2, 0]), { reduction: "sum" });
   crossEntropy(x.reshape([2, 3, 2]), ids([0, 1, 2, 0], [2, 2]));
   assert.equal(fusedCrossEntropy.forward - before.forward, 2);
+});
+
+Deno.test("the fused crossEntropy gives the same first gradient with createGraph as without", () => {
+  manualSeed(13);
+  const cases: [number[], number][] = [[[2, -100, 0, 1, -100], 3], [
+    [-100, -100, -100, -100, -100],
+    1,
+  ]];
+  for (const [labels, factor] of cases) {
+    const x = randn([5, 3], { dtype: "float64" });
+    x.requiresGrad = true;
+    const target = ids([7, ...labels], [6]).narrow(0, 1, 5); // labels from an offset
+    const loss = () => crossEntropy(x, target).mul(factor);
+    const [plain] = grad(loss(), [x]);
+    const [graphed] = grad(loss(), [x], { createGraph: true });
+    assert.ok(graphed.requiresGrad, "createGraph took the differentiable branch");
+    const [p, q] = [plain.toArray(), graphed.toArray()];
+    q.forEach((v, i) => assert.ok(Math.abs(v - p[i]) <= 1e-12, `${labels}: ${i}: ${v} vs ${p[i]}`));
+    // the ignored rows are zero either way
+    for (const r of labels.flatMap((l, r) => l === -100 ? [r] : [])) {
+      assert.deepEqual([...q.slice(3 * r, 3 * r + 3)], [0, 0, 0]);
+    }
+  }
+});
+
+Deno.test("the fused crossEntropy reads strided logits and offset labels, and guards what it saved", () => {
+  manualSeed(14);
+  const labels = ids([9, 1, 0, 2, 0, 1, 9], [7]).narrow(0, 1, 5); // offset 1
+  // [5, 3] views of a leaf: transposed, from a row offset, every other column
+  const cases: [string, number[], (t: Tensor) => Tensor][] = [
+    ["transposed", [3, 5], (t) => t.transpose(0, 1)],
+    ["rows from an offset", [8, 3], (t) => t.narrow(0, 2, 5)],
+    ["every other column", [5, 6], (t) => t.reshape([5, 3, 2]).select(2, 0)],
+  ];
+  for (const [what, shape, view] of cases) {
+    const data = randn(shape);
+    const [a, b] = [data.clone(), data.clone()];
+    a.requiresGrad = b.requiresGrad = true;
+    const fused = crossEntropy(view(a), labels);
+    const composed = nllLoss(view(b).logSoftmax(1), labels);
+    assert.ok(Math.abs(fused.item() - composed.item()) <= 1e-6, what);
+    fused.backward();
+    composed.backward();
+    const [ga, gb] = [a.grad!.toArray(), b.grad!.toArray()];
+    gb.forEach((v, i) => assert.ok(Math.abs(ga[i] - v) <= 1e-6, `${what}: gradient ${i}`));
+  }
+  const x = randn([5, 4]);
+  x.requiresGrad = true;
+  const loss = crossEntropy(x, labels);
+  noGrad(() => x.mulInPlace(2));
+  assert.throws(() => loss.backward(), /crossEntropy saved for backward was modified in place/);
 });
 
 Deno.test("huberLoss() needs a positive delta", () => {
