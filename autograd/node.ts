@@ -51,17 +51,18 @@ export class Node {
     }
     const saved = this.#saved;
     for (let i = 0; i < saved.length; i++) {
+      // disposed first: reading a disposed tensor's version would throw a vaguer error
+      if (saved[i].isDisposed) {
+        throw new Error(
+          `backward: a tensor that ${this.name} saved for backward was disposed ` +
+            `(by dispose() or a tidy scope) before backward ran`,
+        );
+      }
       if (saved[i].version !== this.#versions[i]) {
         throw new Error(
           `backward: a tensor that ${this.name} saved for backward was modified in place ` +
             `(version ${saved[i].version}, expected ${this.#versions[i]}); ` +
             `clone it before the in-place op`,
-        );
-      }
-      if (saved[i].isDisposed) {
-        throw new Error(
-          `backward: a tensor that ${this.name} saved for backward was disposed ` +
-            `(by dispose() or a tidy scope) before backward ran`,
         );
       }
     }

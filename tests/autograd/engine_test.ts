@@ -258,6 +258,14 @@ Deno.test("backward() after an in-place change to a saved input throws naming th
   assert.throws(() => y.sum().backward(), /mul saved for backward was modified in place/);
 });
 
+Deno.test("backward() after a saved input was disposed throws naming the op", () => {
+  const a = tensor([1, 2], { requiresGrad: true });
+  const b = tensor([3, 4]);
+  const y = a.mul(b).sum(); // mul saves both inputs
+  b.dispose();
+  assert.throws(() => y.backward(), /mul saved for backward was disposed .* before backward ran/);
+});
+
 Deno.test("an in-place change to an unsaved tensor does not break backward", () => {
   const x = tensor([1, 2], { requiresGrad: true });
   const y = x.add(1); // add saves nothing that its backward reads
