@@ -2,7 +2,8 @@
  * Training steps at batch 256 on the main thread against `DataParallel` with one step
  * queued (as the trainer runs it), in alternating blocks in one process, so that a noisy
  * machine's fast and slow phases fall on both alike. Random data of Fashion-MNIST's shape;
- * Adam; the trainer's models.
+ * Adam; the trainer's models. Then, from `DataParallel.timings`, where each worker's step
+ * went: compute, reduce, update and waiting at barriers, in milliseconds a step.
  *
  *   deno run --allow-read bench/dp_steps.ts                 # the MLP, 1 and 2 workers
  *   deno run --allow-read bench/dp_steps.ts cnn 2           # the CNN, 2 workers

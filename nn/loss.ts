@@ -408,6 +408,8 @@ export interface CrossEntropyOptions extends LossOptions {
  *
  * The common case (logits `[N, C]`, class indices, the mean, no weights, no smoothing)
  * runs as one fused op on either device, which writes the gradient of each row directly.
+ * On the GPU that gradient cannot be differentiated again (`createGraph` throws there);
+ * compose `logSoftmax` and `nllLoss` for higher-order gradients of GPU logits.
  *
  * @param logits Unnormalised scores `[N, C]`, `[N, C, d1, ...]` or `[C]`.
  * @param target int32 class indices or floating probabilities.

@@ -21,6 +21,7 @@ import {
   hyperKeys,
   type ModuleSpec,
   OPTIMIZERS,
+  PHASE_SLOT,
   PHASES,
   slotOf,
   STEP,
@@ -299,7 +300,7 @@ export class DataParallel implements AsyncDisposable {
       targetShape: y.shape.slice(1),
       indices: new SharedArrayBuffer(4 * batchSize * QUEUE),
       results: new SharedArrayBuffer(8 * (2 * workers + 1) * QUEUE),
-      timings: new SharedArrayBuffer(8 * (PHASES.length + 1) * workers),
+      timings: new SharedArrayBuffer(8 * (PHASE_SLOT.steps + 1) * workers),
       optimizer: options.optimizer,
       options: options.optimizerOptions ?? {},
       hyperKeys: keys,
@@ -382,9 +383,9 @@ export class DataParallel implements AsyncDisposable {
    */
   timings(): WorkerTimings[] {
     return Array.from({ length: this.workers }, (_, r) => {
-      const row = slotOf(this.#timings, r, PHASES.length + 1);
-      const t = { steps: row[PHASES.length] } as WorkerTimings;
-      PHASES.forEach((phase, i) => t[phase] = row[i]);
+      const row = slotOf(this.#timings, r, PHASE_SLOT.steps + 1);
+      const t = { steps: row[PHASE_SLOT.steps] } as WorkerTimings;
+      for (const phase of PHASES) t[phase] = row[PHASE_SLOT[phase]];
       return t;
     });
   }

@@ -24,7 +24,7 @@ import {
   type DataParallelInit,
   type ModuleSpec,
   OPTIMIZERS,
-  PHASES,
+  PHASE_SLOT,
   slotOf,
   STEP,
   syncHyper,
@@ -106,7 +106,7 @@ export async function setup(
   let results = allResults;
   const weights = new Array<number>(size).fill(0);
   // this rank's row: milliseconds per phase, then steps (only this rank writes it)
-  const timings = slotOf(new Float64Array(init.timings), rank, PHASES.length + 1);
+  const timings = slotOf(new Float64Array(init.timings), rank, PHASE_SLOT.steps + 1);
 
   function step(): void {
     const start0 = performance.now(), waited0 = collectives.waitedMs;
@@ -134,12 +134,13 @@ export async function setup(
     // a step queued behind this one must not read a shard before its owner has updated it,
     // nor zero a gradient slice that another worker is still summing
     collectives.barrier();
-    // the barriers' waits, including the one inside the reduce-scatter and clipping's
-    timings[0] += computed - start0;
-    timings[1] += reduced - computed - (waited1 - waited0);
-    timings[2] += updated - reduced - (waited2 - waited1);
-    timings[3] += collectives.waitedMs - waited0;
-    timings[4]++;
+    // waits at barriers (in the reduce-scatter, clipping and the end) count as wait alone,
+    // so reduce and update are work and the phases add up to the step
+    timings[PHASE_SLOT.compute] += computed - start0;
+    timings[PHASE_SLOT.reduce] += reduced - computed - (waited1 - waited0);
+    timings[PHASE_SLOT.update] += updated - reduced - (waited2 - waited1);
+    timings[PHASE_SLOT.wait] += collectives.waitedMs - waited0;
+    timings[PHASE_SLOT.steps]++;
   }
 
   /** Scales shard `rank` of the gradient by the clip factor of the global 2-norm. */

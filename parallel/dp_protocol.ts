@@ -81,7 +81,7 @@ export interface DataParallelInit {
    * total norm.
    */
   results: SharedArrayBuffer;
-  /** Float64: per rank, the milliseconds of each of `PHASES` summed over its steps, then the steps. */
+  /** Float64: per rank, a row of milliseconds per phase summed over its steps (`PHASE_SLOT`). */
   timings: SharedArrayBuffer;
   optimizer: string;
   options: Record<string, unknown>;
@@ -92,8 +92,8 @@ export interface DataParallelInit {
 }
 
 /**
- * The parts of a worker's step, as `DataParallel.timings` reports them and in the order
- * each rank's row of the shared timings holds them (the step count follows).
+ * The parts of a worker's step that `DataParallel.timings` reports, in report order (the
+ * keys of `WorkerTimings` besides `steps`).
  *
  * @example
  * ```ts
@@ -103,6 +103,9 @@ export interface DataParallelInit {
  * ```
  */
 export const PHASES = ["compute", "reduce", "update", "wait"] as const;
+
+/** Where each phase, then the step count, sits in a rank's row of the shared timings. */
+export const PHASE_SLOT = { compute: 0, reduce: 1, update: 2, wait: 3, steps: 4 } as const;
 
 /** A number of a parameter group, as a key (and an index for array options like betas). */
 export type HyperKey = [string, number | null];

@@ -40,10 +40,10 @@ function checkLabels({ labels, lo, rows, cols, ignoreIndex }: LabelledRows): num
  * each counted row's log-sum-exp, for backward.
  */
 export function crossEntropyForward(
-  rowsOf: LabelledRows,
+  batch: LabelledRows,
 ): { loss: number; counted: number; lse: Float64Array } {
-  const counted = checkLabels(rowsOf);
-  const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
+  const counted = checkLabels(batch);
+  const { x, xo, labels, lo, rows, cols, ignoreIndex } = batch;
   const lse = new Float64Array(rows);
   let sum = 0;
   for (let r = 0; r < rows; r++) {
@@ -66,12 +66,12 @@ export function crossEntropyForward(
  * `ignoreIndex`.
  */
 export function crossEntropyBackward(
-  rowsOf: LabelledRows,
+  batch: LabelledRows,
   lse: Float64Array,
   scale: number,
   out: Floats,
 ): void {
-  const { x, xo, labels, lo, rows, cols, ignoreIndex } = rowsOf;
+  const { x, xo, labels, lo, rows, cols, ignoreIndex } = batch;
   for (let r = 0; r < rows; r++) {
     const k = labels[lo + r], p = xo + r * cols, q = r * cols;
     if (k === ignoreIndex) {
@@ -80,6 +80,7 @@ export function crossEntropyBackward(
     }
     const shift = lse[r];
     for (let c = 0; c < cols; c++) out[q + c] = Math.exp(x[p + c] - shift) * scale;
+    // from the double, not from out[q + k]: that has been rounded to float32 already
     out[q + k] = Math.exp(x[p + k] - shift) * scale - scale;
   }
 }

@@ -44,7 +44,7 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
   const [rows, cols] = logits.shape;
   const x = logits.contiguous(), y = labels.contiguous();
   const ys = y.data as Int32Array;
-  const rowsOf = {
+  const batch = {
     x: x.data as Float32Array | Float64Array,
     xo: x.offset,
     labels: ys,
@@ -53,7 +53,7 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
     cols,
     ignoreIndex,
   };
-  const { loss, counted, lse } = crossEntropyForward(rowsOf);
+  const { loss, counted, lse } = crossEntropyForward(batch);
   fusedCrossEntropy.forward++;
   const out = Tensor.empty([], logits.dtype, "cpu", "crossEntropy");
   out.data[0] = loss;
@@ -61,20 +61,20 @@ function rowsOnCpu(logits: Tensor, labels: Tensor, ignoreIndex: number): Tensor 
     if (isGradEnabled()) {
       // createGraph: the same gradient from differentiable ops (on the saved, version-checked
       // x), so it can be differentiated again; ignored rows are zero, whatever they hold
-      const onehot = new Float64Array(rows * cols), counts = new Float64Array(rows);
+      const onehot = new Float64Array(rows * cols), keep = new Float64Array(rows);
       for (let r = 0; r < rows; r++) {
         const k = ys[y.offset + r];
         if (k === ignoreIndex) continue;
         onehot[r * cols + k] = 1;
-        counts[r] = 1;
+        keep[r] = 1;
       }
       const hot = tensor(onehot, { shape: [rows, cols], dtype: logits.dtype });
-      const valid = tensor(counts, { shape: [rows, 1] }).gt(0);
+      const valid = tensor(keep, { shape: [rows, 1] }).gt(0);
       return [valid.where(x.softmax(1), 0).sub(hot).mul(g.div(Math.max(counted, 1)))];
     }
     const dx = Tensor.empty([rows, cols], logits.dtype, "cpu", "crossEntropy backward");
     const scale = g.item() / counted;
-    cpuBackward(rowsOf, lse, scale, dx.data as Float32Array | Float64Array);
+    cpuBackward(batch, lse, scale, dx.data as Float32Array | Float64Array);
     fusedCrossEntropy.backward++;
     return [dx];
   });
