@@ -103,6 +103,10 @@ export const F32X4_MAX: readonly number[] = simd(0xe9);
 export const F32_LOAD: readonly number[] = [0x2a, 2, 0],
   F32_STORE: readonly number[] = [0x38, 2, 0];
 export const F32_ADD = 0x92, F32_DEMOTE = 0xb6;
+/** Scalar f64: load and store (8-byte aligned, offset 0), add, and widening from f32. */
+export const F64_LOAD: readonly number[] = [0x2b, 3, 0],
+  F64_STORE: readonly number[] = [0x39, 3, 0];
+export const F64_ADD = 0xa0, F64_PROMOTE = 0xbb;
 /** `i32.shl`. */
 export const SHL = 0x74;
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];

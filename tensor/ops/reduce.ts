@@ -6,9 +6,11 @@
  */
 
 import { noGrad } from "../../autograd/grad_mode.ts";
-import { isFloat } from "../dtype.ts";
+import { isFloat, type TypedArray } from "../dtype.ts";
 import { reduceKernel, type Reducer } from "../cpu/elementwise.ts";
 import { softmaxRows } from "../cpu/softmax.ts";
+import { colSum, colSumCalls } from "../cpu/wasm_colsum.ts";
+import { heapAddress } from "../heap.ts";
 import {
   contiguousStrides,
   fmt,
@@ -36,6 +38,24 @@ function isSuffix(axes: readonly number[], ndim: number): boolean {
   return axes.every((a, i) => a === ndim - axes.length + i);
 }
 
+/**
+ * Sums contiguous float32 `x` over its leading `axes` (a bias's gradient: the batch) into
+ * the float64 `acc` by the SIMD column sum, when both lie in the heap; false otherwise.
+ * Same order and precision as the strided loop, so the same bits.
+ */
+function sumLeadingSimd(x: Tensor, axes: readonly number[], acc: TypedArray): boolean {
+  const leading = axes.every((a, i) => a === i);
+  if (x.dtype !== "float32" || !x.isContiguous || !leading || x.size === 0) return false;
+  const at = heapAddress(x.data), accAt = heapAddress(acc);
+  const loop = at >= 0 && accAt >= 0 && acc instanceof Float64Array ? colSum() : null;
+  if (loop === null) return false;
+  const rows = sizeOf(axes.map((a) => x.shape[a]));
+  acc.fill(0);
+  loop(at + 4 * x.offset, accAt, rows, x.size / rows);
+  colSumCalls.count++;
+  return true;
+}
+
 /** Runs a reduction kernel over `axes`, returning the keep-dim result. */
 function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Tensor {
   const keepShape = reducedShape(x.shape, axes, true);
@@ -53,7 +73,9 @@ function reduceForward(reducer: Reducer, x: Tensor, axes: readonly number[]): Te
     const strides = contiguousStrides(keepShape).map((s, i) => (axes.includes(i) ? 0 : s));
     // accumulate in float64 so long float32 sums keep their precision, as the row path does
     const acc = out.dtype === "float32" ? acquire("float64", out.size) : out.data;
-    reduceKernel(reducer, x.shape, x, acc, strides, null);
+    if (reducer !== SUM || !sumLeadingSimd(x, axes, acc)) {
+      reduceKernel(reducer, x.shape, x, acc, strides, null);
+    }
     if (acc !== out.data) {
       out.data.set(acc);
       release(acc);
