@@ -107,8 +107,8 @@ export const F32_ADD = 0x92, F32_DEMOTE = 0xb6;
 export const F64_LOAD: readonly number[] = [0x2b, 3, 0],
   F64_STORE: readonly number[] = [0x39, 3, 0];
 export const F64_ADD = 0xa0, F64_PROMOTE = 0xbb;
-/** `i32.shl`. */
-export const SHL = 0x74;
+/** `i32.shl`, `i32.shr_u` and `i32.and`. */
+export const SHL = 0x74, SHR_U = 0x76, I32_AND = 0x71;
 const shuffle = (lanes: number[]) => [...simd(0x0d), ...lanes];
 const run = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 /** Moves the high 8 bytes down, so `PROMOTE` widens elements 2 and 3 of an `f32x4`. */

@@ -27,9 +27,11 @@ import {
   HIGH_HALF,
   I32,
   i32,
+  I32_AND,
   LOOP,
   PROMOTE,
   set,
+  SHR_U,
   SUB,
   tee,
   uleb,
@@ -37,8 +39,6 @@ import {
   v128Load,
   v128Store,
 } from "./wasm_asm.ts";
-
-const SHR_U = 0x76, I32_AND = 0x71;
 
 /** `f(x, acc, rows, cols)`: adds `rows` rows of `cols` floats at `x` into the doubles at `acc`. */
 function colSumBody(): number[] {

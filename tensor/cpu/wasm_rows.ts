@@ -25,16 +25,16 @@ import {
   heapModule,
   I32,
   i32,
+  I32_AND,
   LOOP,
   MUL,
   set,
+  SHR_U,
   SUB,
   uleb,
   v128Load,
   v128Store,
 } from "./wasm_asm.ts";
-
-const SHR_U = 0x76, I32_AND = 0x71;
 
 function rowsBody(add: boolean): number[] {
   const [src, dst, rows, len, srcStride, dstStride] = [0, 1, 2, 3, 4, 5];
