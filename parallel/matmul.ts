@@ -10,7 +10,7 @@ import { type MatmulExecutor, setMatmulExecutor, tiledKernel } from "../tensor/c
 import type { MatrixView } from "../tensor/cpu/matmul.ts";
 import { MATMUL, MATMUL_IN_HEAP, rowBlock } from "./matmul_program.ts";
 import { heapAddress } from "../tensor/heap.ts";
-import { heapSpan } from "../tensor/cpu/wasm_gemm.ts";
+import { clearOf, heapSpan } from "../tensor/cpu/wasm_gemm.ts";
 import { WorkerPool } from "./pool.ts";
 
 /**
@@ -65,8 +65,8 @@ function heapOperands(
   const ra = heapSpan(a, m, k), rb = heapSpan(b, k, n);
   const at = heapAddress(out);
   if (ra === null || rb === null || at < 0) return null;
-  const c = at / 4 + outOffset, c0 = 4 * c, c1 = 4 * (c + m * n);
-  if ([ra, rb].some(([lo, hi]) => lo < c1 && c0 < hi)) return null;
+  const c = at / 4 + outOffset;
+  if (!clearOf(ra, 4 * c, 4 * m * n) || !clearOf(rb, 4 * c, 4 * m * n)) return null;
   return [ra[0] / 4, a.rowStride, a.colStride, rb[0] / 4, b.rowStride, b.colStride, c];
 }
 

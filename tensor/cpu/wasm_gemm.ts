@@ -226,6 +226,11 @@ export function heapSpan(v: MatrixView, rows: number, cols: number): [number, nu
   return [at + 4 * v.offset, at + 4 * (last + 1)];
 }
 
+/** Whether `span` (a heap byte range; null: not in the heap) misses `[at, at + bytes)`. */
+export function clearOf(span: [number, number] | null, at: number, bytes: number): boolean {
+  return span === null || span[1] <= at || span[0] >= at + bytes;
+}
+
 /**
  * `out = A @ B` in float32 through the SIMD kernel. B is packed a KC x NC slab at a time
  * into NR-wide panels, A an MR-row strip at a time. C is `out` itself when it lies in the
@@ -250,9 +255,7 @@ export function gemmF32(
   const bSpan = g.heap ? heapSpan(b, k, n) : null;
   const aSpan = g.heap ? heapSpan(a, m, k) : null;
   const cStart = outAt + 4 * outOffset;
-  const clear = (s: [number, number] | null) =>
-    s === null || s[1] <= cStart || s[0] >= cStart + cBytes;
-  const inPlace = outAt >= 0 && clear(aSpan) && clear(bSpan);
+  const inPlace = outAt >= 0 && clearOf(aSpan, cStart, cBytes) && clearOf(bSpan, cStart, cBytes);
   const base = scratchAt(g, edgeBase + MR * edgeLd * 4 + (inPlace ? 0 : cBytes));
   if (base < 0) return false;
   const c = inPlace ? cStart : base + edgeBase + MR * edgeLd * 4;

@@ -14,7 +14,7 @@
 
 import type { MatrixView } from "./matmul.ts";
 import { heapAddress } from "../heap.ts";
-import { heapSpan } from "./wasm_gemm.ts";
+import { clearOf, heapSpan } from "./wasm_gemm.ts";
 import {
   ADD,
   BLOCK,
@@ -134,10 +134,11 @@ export function gemvF32(
       : -1;
   const pa = at(a), pb = at(b), y = heapAddress(out);
   if (pa < 0 || pb < 0 || y < 0) return false;
-  const py = y + 4 * outOffset,
-    clear = (s: [number, number] | null) => s !== null && (s[1] <= py || s[0] >= py + 4 * m * n);
+  const py = y + 4 * outOffset, bytes = 4 * m * n;
   // the result is written as it is computed: it must not overlap what is still read
-  if (!clear(heapSpan(a, m, k)) || !clear(heapSpan(b, k, n))) return false;
+  if (!clearOf(heapSpan(a, m, k), py, bytes) || !clearOf(heapSpan(b, k, n), py, bytes)) {
+    return false;
+  }
   // the vector, its stride; the matrix, its strides along the result and along k
   const [x, xs, w, wr, wk, len] = m === 1
     ? [pa, a.colStride, pb, b.colStride, b.rowStride, n]

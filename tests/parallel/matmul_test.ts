@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { manualSeed, randn, Storage, Tensor, tidy } from "../../mod.ts";
-import { setMatmulExecutor } from "../../tensor/cpu/matmul.ts";
+import { matmulKernel, setMatmulExecutor } from "../../tensor/cpu/matmul.ts";
+import { acquire, release } from "../../tensor/pool.ts";
 import { ParallelMatmul } from "../../parallel/mod.ts";
 import { rejectsWith } from "./assert_error.ts";
 
@@ -67,6 +68,23 @@ Deno.test("ParallelMatmul leaves copies larger than its scratch on one thread, n
   });
   assert.deepEqual(c.matmul(d).toArray(), want);
   assert.equal(pm.productsInHeap, 1);
+});
+
+Deno.test("ParallelMatmul copies a heap product whose result overlaps an operand", async () => {
+  // B (64 x 300) at 0 and A (64 x 300) after it, the result written over B: the workers
+  // would read rows of B that the main thread's rows had already overwritten
+  const buf = acquire("float32", 40000) as Float32Array;
+  for (let i = 0; i < buf.length; i++) buf[i] = Math.sin(i);
+  const a = { data: buf, offset: 19200, rowStride: 300, colStride: 1 };
+  const b = { data: buf, offset: 0, rowStride: 1, colStride: 300 }; // B^T's rows: k x n
+  const want = new Float32Array(64 * 64);
+  matmulKernel(64, 64, 300, a, b, want, 0);
+  await using pm = await ParallelMatmul.create({ workers: 1, threshold: 1 });
+  matmulKernel(64, 64, 300, a, b, buf, 0);
+  assert.equal(pm.products, 1, "the product went parallel");
+  assert.equal(pm.productsInHeap, 0, "through scratch copies, not in place");
+  assert.deepEqual(buf.subarray(0, 64 * 64), want);
+  release(buf);
 });
 
 Deno.test("ParallelMatmul rejects bad options", async () => {

@@ -288,13 +288,25 @@ Deno.test("vector products in the heap stream the matrix once (gemv), in every l
   }
 });
 
+Deno.test("the SIMD gemm writes a result that overlaps an operand through scratch", () => {
+  const buf = fill(acquire("float32", 40000) as Float32Array, 10);
+  const want = f32(64 * 64);
+  // A (64 x 300: past one k-block, so A is packed again after the first results) at 0,
+  // B (300 x 64) after it, and the result written over A's first rows
+  matmulReference(64, 64, 300, rowMajor(buf, 0, 300), rowMajor(buf, 19200, 64), want, 0);
+  matmulKernel(64, 64, 300, rowMajor(buf, 0, 300), rowMajor(buf, 19200, 64), buf, 0);
+  assertClose(buf.subarray(0, 64 * 64), want, TOL32, "overlap");
+  release(buf);
+});
+
 Deno.test("gemv declines a result that overlaps an operand", () => {
-  const buf = fill(acquire("float32", 4096) as Float32Array, 9);
+  const buf = fill(acquire("float32", 16384) as Float32Array, 9);
   const before = gemvCalls.count;
   const want = f32(1024);
-  // x (the first 1000 elements) times a 1000 x 1 column... written over x itself
-  matmulReference(1000, 1, 3, rowMajor(buf, 0, 3), rowMajor(buf, 3000, 1), want, 0);
-  matmulKernel(1000, 1, 3, rowMajor(buf, 0, 3), rowMajor(buf, 3000, 1), buf, 0);
+  // a 1000 x 9 matrix (9,000 multiply-adds: large enough for gemv) times a column of 9,
+  // written over the matrix's own first rows
+  matmulReference(1000, 1, 9, rowMajor(buf, 0, 9), rowMajor(buf, 9000, 1), want, 0);
+  matmulKernel(1000, 1, 9, rowMajor(buf, 0, 9), rowMajor(buf, 9000, 1), buf, 0);
   assert.equal(gemvCalls.count, before, "the overlapping product took another path");
   assertClose(buf.subarray(0, 1000), want.subarray(0, 1000), TOL32, "overlap");
   release(buf);
