@@ -1,10 +1,11 @@
 /**
  * Runs `deno test` with the given arguments, passing its output and exit status through,
- * with one exception: Deno 2.9.6 sometimes aborts while tearing down WebGPU on Mesa's
- * llvmpipe ("double free or corruption", "corrupted size vs. prev_size"; SIGABRT, exit
- * 134) after every test has run and its summary is printed. When the process died that way
- * and the last summary line says `ok` with 0 failed, the run counts as passed and a warning
- * says what happened. Any other non-zero exit, or any failed test, is passed on.
+ * with one exception: Deno 2.9.6 sometimes crashes while tearing down WebGPU on Mesa's
+ * llvmpipe after every test has run and its summary is printed: heap corruption that
+ * aborts ("double free or corruption", "corrupted size vs. prev_size"; SIGABRT, exit 134)
+ * or, seen once, segfaults (SIGSEGV, exit 139). When the process died that way and the last
+ * summary line says `ok` with 0 failed, the run counts as passed and a warning says what
+ * happened. Any other non-zero exit, or any failed test, is passed on.
  *
  * Usage: deno run --allow-run=deno scripts/deno_test.ts [deno test arguments]
  *
@@ -35,6 +36,12 @@ export function passedSummary(text: string): boolean {
   return last !== undefined && last.startsWith("ok ") && / \| 0 failed/.test(last);
 }
 
+/** Whether an exit status is the teardown crash: SIGABRT or SIGSEGV, as signal or code. */
+export function teardownCrash(status: { code: number; signal: string | null }): boolean {
+  return status.signal === "SIGABRT" || status.signal === "SIGSEGV" ||
+    status.code === 134 || status.code === 139;
+}
+
 if (import.meta.main) {
   const child = new Deno.Command("deno", {
     args: ["test", ...Deno.args],
@@ -48,10 +55,10 @@ if (import.meta.main) {
   ]);
   const status = await child.status;
   if (status.success) Deno.exit(0);
-  const aborted = status.signal === "SIGABRT" || status.code === 134;
-  if (aborted && passedSummary(out.join(""))) {
+  if (teardownCrash(status) && passedSummary(out.join(""))) {
     console.error(
-      "deno_test: every test passed, then Deno aborted while tearing down WebGPU " +
+      `deno_test: every test passed, then Deno crashed (${status.signal ?? status.code}) ` +
+        "while tearing down WebGPU " +
         "(a runtime bug with Mesa's llvmpipe, not a test result); counted as passed",
     );
     Deno.exit(0);
