@@ -341,6 +341,16 @@ function nllParts(
 }
 
 /**
+ * `total / weightSum`, the mean over counted targets. When every target is ignored both are
+ * 0: the loss is NaN as in PyTorch, but the gradient is zero, where dividing by 0 would send
+ * NaN back through every logit.
+ */
+function countedMean(total: Tensor, weightSum: Tensor): Tensor {
+  const none = weightSum.eq(0);
+  return none.where(NaN, total.div(none.where(1, weightSum)));
+}
+
+/**
  * The negative log-likelihood of class-index targets under log-probabilities:
  * `-weight[t] · logp[t]` per sample; the mean divides by the summed weights of the
  * counted targets (ignored targets count for nothing).
@@ -370,7 +380,7 @@ export function nllLoss(logp: Tensor, target: Tensor, options: NllLossOptions = 
   );
   if (reduction === "none") return loss;
   if (reduction === "sum") return loss.sum();
-  return loss.sum().div(weights.sum());
+  return countedMean(loss.sum(), weights.sum());
 }
 
 /**
@@ -478,7 +488,7 @@ export function crossEntropy(
     ? loss
     : reduction === "sum"
     ? loss.sum()
-    : loss.sum().div(weights.sum());
+    : countedMean(loss.sum(), weights.sum());
   if (smoothing === 0) return nll;
   // the uniform part of the smoothed target: -Σ_c w_c · logp_c per sample, zero where ignored
   const smooth = (weightView ? logp.mul(weightView) : logp).sum(classDim).neg().mul(targets.valid);
@@ -486,6 +496,6 @@ export function crossEntropy(
     ? smooth
     : reduction === "sum"
     ? smooth.sum()
-    : smooth.sum().div(weights.sum());
+    : countedMean(smooth.sum(), weights.sum());
   return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing / classes));
 }

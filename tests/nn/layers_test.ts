@@ -41,6 +41,7 @@ import {
   zeros,
 } from "../../mod.ts";
 import { fusedCrossEntropy } from "../../tensor/ops/cross_entropy.ts";
+import { forEachDevice, values } from "../device.ts";
 
 function ids(values: number[], shape?: number[]): Tensor {
   return tensor(values, { dtype: "int32", shape: shape ?? [values.length] });
@@ -290,6 +291,52 @@ Deno.test("crossEntropy() with every target ignored gives NaN for the mean and z
   assert.deepEqual([...x.grad!.toArray()], [0, 0, 0, 0, 0, 0]);
   assert.equal(crossEntropy(zeros([2, 3]), ids([-100, -100]), { reduction: "sum" }).item(), 0);
 });
+
+forEachDevice(
+  "the losses with every target ignored give NaN and zero gradients, as PyTorch does",
+  async (device) => {
+    // PyTorch 1.13: nan for each loss below, and a gradient of zeros for every input
+    const labels = (v: number[], shape = [v.length]) =>
+      tensor(v, { dtype: "int32", shape, device });
+    const cases: [string, number[], (x: Tensor) => Tensor][] = [
+      ["fused crossEntropy", [2, 3], (x) => crossEntropy(x, labels([-100, -100]))],
+      ["nllLoss", [2, 3], (x) => nllLoss(x, labels([-100, -100]))],
+      [
+        "crossEntropy [N, C, d]",
+        [2, 3, 2],
+        (x) => crossEntropy(x, labels([-1, -1, -1, -1], [2, 2]), { ignoreIndex: -1 }),
+      ],
+      [
+        "crossEntropy with weights",
+        [2, 3],
+        (x) => crossEntropy(x, labels([-100, -100]), { weight: tensor([1, 2, 3], { device }) }),
+      ],
+      ["crossEntropy [C]", [3], (x) => crossEntropy(x, labels([-100], []))],
+      [
+        "crossEntropy with smoothing",
+        [2, 3],
+        (x) => crossEntropy(x, labels([-100, -100]), { labelSmoothing: 0.1 }),
+      ],
+    ];
+    for (const [name, shape, loss] of cases) {
+      const x = randn(shape, { device, requiresGrad: true });
+      const l = loss(x);
+      assert.ok(Number.isNaN((await values(l))[0]), name);
+      l.backward();
+      const g = await values(x.grad!);
+      assert.ok(
+        g.every((v) => v === 0),
+        `${name}: ${g}`,
+      );
+    }
+    // one counted target: an ordinary mean, and the ignored row's gradient is zero
+    const x = randn([2, 3], { device, requiresGrad: true });
+    const l = nllLoss(x, labels([-100, 2]));
+    assert.equal((await values(l))[0], -(await values(x))[5]);
+    l.backward();
+    assert.deepEqual(await values(x.grad!), [0, 0, 0, 0, 0, -1]);
+  },
+);
 
 Deno.test("crossEntropy() fuses the common case on the CPU, and agrees with logSoftmax and nllLoss", () => {
   manualSeed(11);
