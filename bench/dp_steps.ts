@@ -1,11 +1,19 @@
 /**
  * Training steps at batch 256 on the main thread against `DataParallel` with one step
  * queued (as the trainer runs it), in alternating blocks in one process, so that a noisy
- * machine's fast and slow phases fall on both alike. Random data of Fashion-MNIST's shape;
- * Adam; the trainer's models. Then, from `DataParallel.timings`, where each worker's step
- * went: compute, reduce, update and waiting at barriers, in milliseconds a step.
+ * machine's fast and slow phases fall on both alike: each round times one block of each,
+ * starting with a different one each round. The speed-up printed first is the median of the
+ * rounds' ratios; the ratio of the medians follows in parentheses. Random data of
+ * Fashion-MNIST's shape; Adam; the trainer's models. Then, from `DataParallel.timings`, where
+ * each worker's step went: compute, reduce, update and waiting at barriers, in milliseconds.
  *
- *   deno run --allow-read bench/dp_steps.ts                 # the MLP, 1 and 2 workers
+ * The rounds start after 200 steps of each, past the first steps, when V8's compiler threads
+ * take the most time from the cores the workers need. With `-A` on Linux, the script also
+ * prints what each kind of thread spent a step, on a core and queued for one, in the warm-up
+ * and in the measured rounds (from `/proc`, which Deno reads only with every permission).
+ *
+ *   deno run -A bench/dp_steps.ts                           # the MLP, 1 and 2 workers
+ *   deno run --allow-read bench/dp_steps.ts                 # the same, without CPU by thread
  *   deno run --allow-read bench/dp_steps.ts cnn 2           # the CNN, 2 workers
  *   deno run --allow-read bench/dp_steps.ts mlp 1 2 4 8     # a bigger machine
  */
@@ -13,6 +21,7 @@ import { Adam, manualSeed } from "../mod.ts";
 import { DataParallel, PHASES, type WorkerTimings } from "../parallel/mod.ts";
 import { buildModel } from "../examples/lib/models.ts";
 import { randomBatches, trainerStep } from "./trainer_step.ts";
+import { type ThreadTime, threadTimes, threadTimesSince } from "./thread_cpu.ts";
 
 const [model = "mlp", ...rest] = Deno.args;
 if (model !== "mlp" && model !== "cnn") {
@@ -23,8 +32,9 @@ if (counts.some((c) => !Number.isInteger(c) || c < 1)) {
   throw new RangeError(`dp_steps: worker counts are integers >= 1, got ${rest}`);
 }
 const BATCH = 256, SAMPLES = 4096;
-// blocks of steps, and rounds of blocks: the CNN's steps are some 40 times the MLP's
-const [BLOCK, ROUNDS] = model === "mlp" ? [10, 12] : [3, 5];
+// blocks of steps, rounds of blocks, and rounds to warm up: the CNN's steps are some 40 times
+// the MLP's
+const [BLOCK, ROUNDS, WARM] = model === "mlp" ? [10, 15, 20] : [3, 5, 1];
 
 manualSeed(0);
 const { x, y, dataset, next: nextBatch } = randomBatches(SAMPLES, BATCH);
@@ -46,6 +56,13 @@ const pools = await Promise.all(counts.map((workers) =>
   })
 ));
 
+/** Kinds of thread, by the names Deno and V8 give them. */
+const THREAD_KINDS: [string, RegExp][] = [
+  ["main", /^deno$/],
+  ["workers", /^worker-/],
+  ["V8 helpers", /^V8 /],
+];
+
 /** Milliseconds per step over one block: the main thread (`dp` null) or `dp`, queued. */
 async function block(dp: DataParallel | null): Promise<number> {
   const start = performance.now();
@@ -64,13 +81,26 @@ async function block(dp: DataParallel | null): Promise<number> {
 
 const runners = [null, ...pools];
 const times = runners.map(() => [] as number[]);
+// time by kind of thread, summed over each runner's blocks: warm-up, then measured rounds
+const threads = [0, 1].map(() => runners.map(() => new Map<string, ThreadTime>()));
 let before: WorkerTimings[][] = [];
-for (let round = -1; round < ROUNDS; round++) { // round -1 warms up
+for (let round = -WARM; round < ROUNDS; round++) { // negative rounds warm up
   if (round === 0) before = pools.map((dp) => dp.timings());
-  for (const [k, dp] of runners.entries()) {
-    const ms = await block(dp);
-    if (round >= 0) times[k].push(ms);
+  const ms = new Array<number>(runners.length);
+  for (let j = 0; j < runners.length; j++) {
+    const k = (j + Math.max(round, 0)) % runners.length;
+    const was = threadTimes();
+    ms[k] = await block(runners[k]);
+    if (was !== null) {
+      const into = threads[round < 0 ? 0 : 1][k];
+      for (const [name, spent] of threadTimesSince(was)) {
+        const kind = THREAD_KINDS.find(([, pattern]) => pattern.test(name))?.[0] ?? "other";
+        const sum = into.get(kind) ?? { run: 0, queued: 0 };
+        into.set(kind, { run: sum.run + spent.run, queued: sum.queued + spent.queued });
+      }
+    }
   }
+  if (round >= 0) ms.forEach((t, k) => times[k].push(t));
 }
 const phases = pools.map((dp, k) =>
   dp.timings().map((t, r) => {
@@ -81,13 +111,17 @@ const phases = pools.map((dp, k) =>
 for (const dp of pools) dp.close();
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
-const main = median(times[0]);
-console.log(`${model}, batch 256, ${navigator.hardwareConcurrency} cores: median ms per step`);
-console.log(`  main thread  ${main.toFixed(2)} ms`);
+console.log(
+  `${model}, batch 256, ${navigator.hardwareConcurrency} cores, ${ROUNDS} rounds: median ms ` +
+    `per step, the median of the rounds' speed-ups (and the ratio of the medians)`,
+);
+console.log(`  main thread  ${median(times[0]).toFixed(2)} ms`);
 counts.forEach((workers, k) => {
   const ms = median(times[k + 1]);
+  const ratio = median(times[0].map((main, round) => main / times[k + 1][round]));
   console.log(
-    `  ${String(workers).padStart(2)} worker(s)  ${ms.toFixed(2)} ms  ${(main / ms).toFixed(2)}x`,
+    `  ${String(workers).padStart(2)} worker(s)  ${ms.toFixed(2)} ms  ${ratio.toFixed(2)}x ` +
+      `(${(median(times[0]) / ms).toFixed(2)}x)`,
   );
 });
 // where a worker's step goes (means over the measured steps): a slow phase of the machine
@@ -97,3 +131,22 @@ counts.forEach((workers, k) => {
   const rows = phases[k].map((row, r) => `w${r} ${row.map((v) => v.toFixed(2)).join("/")}`);
   console.log(`  ${String(workers).padStart(2)} worker(s)  ${rows.join("  ")}`);
 });
+// per step and kind of thread (Linux only): time on a core, and time ready to run but
+// queued for one. The workers' queued time is what the other threads took from them.
+if (threadTimes() === null) console.log("time by thread: Linux only, and it needs -A for /proc");
+else {
+  const kinds = [...THREAD_KINDS.map(([kind]) => kind), "other"];
+  const steps = [WARM, ROUNDS].map((rounds) => rounds * BLOCK);
+  console.log(`ms per step on a core (queued for one) by thread: ${kinds.join(" / ")}`);
+  runners.forEach((_, k) => {
+    const label = k === 0 ? "main thread" : `${String(counts[k - 1]).padStart(2)} worker(s)`;
+    const cells = [0, 1].map((m) =>
+      kinds.map((kind) => {
+        const t = threads[m][k].get(kind) ?? { run: 0, queued: 0 };
+        return `${(t.run / steps[m]).toFixed(2)} (${(t.queued / steps[m]).toFixed(2)})`;
+      }).join(" / ")
+    );
+    console.log(`  ${label.padStart(11)}  warm-up ${cells[0]}`);
+    console.log(`  ${"".padStart(11)}  measured ${cells[1]}`);
+  });
+}
