@@ -149,4 +149,12 @@ else {
     console.log(`  ${label.padStart(11)}  warm-up ${cells[0]}`);
     console.log(`  ${"".padStart(11)}  measured ${cells[1]}`);
   });
+  // 1.00 would mean N workers cost no more core time for a batch than one: more means
+  // fixed costs per worker step, or cores that slow each other down when all compute
+  const one = counts.indexOf(1);
+  if (one >= 0) {
+    const core = (k: number) => threads[1][k + 1].get("workers")?.run ?? 0;
+    const rows = counts.map((workers, k) => `${workers}: ${(core(k) / core(one)).toFixed(2)}`);
+    console.log(`workers' time on a core per step, against 1 worker: ${rows.join(", ")}`);
+  }
 }
