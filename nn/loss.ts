@@ -341,12 +341,15 @@ function nllParts(
 }
 
 /**
- * `total / weightSum`, the mean over counted targets. When every target is ignored both are
- * 0: the loss is NaN as in PyTorch, but the gradient is zero, where dividing by 0 would send
- * NaN back through every logit.
+ * `total` over the summed weights of the counted targets, PyTorch's mean. When every target
+ * is ignored, the loss is NaN as in PyTorch, and so is the division by 0 it comes from; but
+ * PyTorch's gradient is then zero, where the division would send NaN back through every
+ * logit. Counted targets whose weights sum to 0 still divide by 0 and give NaN gradients, as
+ * in PyTorch.
  */
-function countedMean(total: Tensor, weightSum: Tensor): Tensor {
-  const none = weightSum.eq(0);
+function countedMean(total: Tensor, weights: Tensor, valid: Tensor): Tensor {
+  const weightSum = weights.sum();
+  const none = (weights === valid ? weightSum : valid.sum()).eq(0);
   return none.where(NaN, total.div(none.where(1, weightSum)));
 }
 
@@ -371,7 +374,7 @@ export function nllLoss(logp: Tensor, target: Tensor, options: NllLossOptions = 
   const reduction = reductionOf("nllLoss", options);
   checkTensor("nllLoss", "input", logp);
   checkTensor("nllLoss", "target", target);
-  const { loss, weights } = nllParts(
+  const { loss, weights, targets } = nllParts(
     "nllLoss",
     logp,
     target,
@@ -380,7 +383,7 @@ export function nllLoss(logp: Tensor, target: Tensor, options: NllLossOptions = 
   );
   if (reduction === "none") return loss;
   if (reduction === "sum") return loss.sum();
-  return countedMean(loss.sum(), weights.sum());
+  return countedMean(loss.sum(), weights, targets.valid);
 }
 
 /**
@@ -488,7 +491,7 @@ export function crossEntropy(
     ? loss
     : reduction === "sum"
     ? loss.sum()
-    : countedMean(loss.sum(), weights.sum());
+    : countedMean(loss.sum(), weights, targets.valid);
   if (smoothing === 0) return nll;
   // the uniform part of the smoothed target: -Σ_c w_c · logp_c per sample, zero where ignored
   const smooth = (weightView ? logp.mul(weightView) : logp).sum(classDim).neg().mul(targets.valid);
@@ -496,6 +499,6 @@ export function crossEntropy(
     ? smooth
     : reduction === "sum"
     ? smooth.sum()
-    : countedMean(smooth.sum(), weights.sum());
+    : countedMean(smooth.sum(), weights, targets.valid);
   return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing / classes));
 }

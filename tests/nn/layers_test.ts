@@ -335,6 +335,21 @@ forEachDevice(
     assert.equal((await values(l))[0], -(await values(x))[5]);
     l.backward();
     assert.deepEqual(await values(x.grad!), [0, 0, 0, 0, 0, -1]);
+    // class weights that need a gradient get zero too when every target is ignored
+    const w = tensor([1, 2, 3], { device, requiresGrad: true });
+    crossEntropy(randn([2, 3], { device }), labels([-100, -100]), { weight: w }).backward();
+    assert.deepEqual(await values(w.grad!), [0, 0, 0]);
+    // counted targets whose weights sum to 0 still divide by 0, as in PyTorch 1.13:
+    // nll_loss gives NaN at the targets, cross_entropy NaN everywhere
+    const zero = tensor([0, 1, 1], { device });
+    const y = randn([2, 3], { device, requiresGrad: true });
+    const nll = nllLoss(y, labels([0, 0]), { weight: zero });
+    assert.ok(Number.isNaN((await values(nll))[0]));
+    nll.backward();
+    assert.deepEqual((await values(y.grad!)).map(String), ["NaN", "0", "0", "NaN", "0", "0"]);
+    const z = randn([2, 3], { device, requiresGrad: true });
+    crossEntropy(z, labels([0, 0]), { weight: zero }).backward();
+    assert.ok((await values(z.grad!)).every(Number.isNaN));
   },
 );
 
