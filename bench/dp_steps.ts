@@ -1,19 +1,21 @@
 /**
  * Training steps at batch 256 on the main thread against `DataParallel` with one step
  * queued (as the trainer runs it), in alternating blocks in one process, so that a noisy
- * machine's fast and slow phases fall on both alike: each round times one block of each,
- * starting with a different one each round. The speed-up printed first is the median of the
- * rounds' ratios; the ratio of the medians follows in parentheses. Random data of
+ * machine's fast and slow phases fall on both alike: each round times one block of each, and
+ * the rounds take every order that rotates them, forwards and backwards, equally often. The
+ * speed-up printed first is the median of the rounds' ratios; the ratio of the medians
+ * follows in parentheses. Random data of
  * Fashion-MNIST's shape; Adam; the trainer's models. Then, from `DataParallel.timings`, where
  * each worker's step went: compute, reduce, update and waiting at barriers, in milliseconds.
  *
- * The rounds start after 200 steps of each, past the first steps, when V8's compiler threads
- * take the most time from the cores the workers need. With `-A` on Linux, the script also
- * prints what each kind of thread spent a step, on a core and queued for one, in the warm-up
- * and in the measured rounds (from `/proc`, which Deno reads only with every permission).
+ * The MLP's rounds start after 200 steps of each (the CNN's after 3), past the first steps,
+ * when V8's compiler threads take the most time from the cores the workers need. With `-A` on
+ * Linux, the script also prints what each kind of thread spent a step, on a core and waiting
+ * for one, in the warm-up and in the measured rounds (from `/proc`, which Deno reads only
+ * with every permission).
  *
  *   deno run -A bench/dp_steps.ts                           # the MLP, 1 and 2 workers
- *   deno run --allow-read bench/dp_steps.ts                 # the same, without CPU by thread
+ *   deno run --allow-read bench/dp_steps.ts                 # the same, without the threads
  *   deno run --allow-read bench/dp_steps.ts cnn 2           # the CNN, 2 workers
  *   deno run --allow-read bench/dp_steps.ts mlp 1 2 4 8     # a bigger machine
  */
@@ -32,9 +34,9 @@ if (counts.some((c) => !Number.isInteger(c) || c < 1)) {
   throw new RangeError(`dp_steps: worker counts are integers >= 1, got ${rest}`);
 }
 const BATCH = 256, SAMPLES = 4096;
-// blocks of steps, rounds of blocks, and rounds to warm up: the CNN's steps are some 40 times
-// the MLP's
-const [BLOCK, ROUNDS, WARM] = model === "mlp" ? [10, 15, 20] : [3, 5, 1];
+// blocks of steps, at least this many rounds of blocks, and rounds to warm up: the CNN's steps
+// are some 40 times the MLP's
+const [BLOCK, MIN_ROUNDS, WARM] = model === "mlp" ? [10, 15, 20] : [3, 5, 1];
 
 manualSeed(0);
 const { x, y, dataset, next: nextBatch } = randomBatches(SAMPLES, BATCH);
@@ -80,6 +82,13 @@ async function block(dp: DataParallel | null): Promise<number> {
 }
 
 const runners = [null, ...pools];
+// every order a round can take (each runner first once, forwards and backwards) equally often
+const ORDERS = 2 * runners.length, ROUNDS = Math.ceil(MIN_ROUNDS / ORDERS) * ORDERS;
+/** The runners in the order round `round` (>= 0) times them. */
+function orderOf(round: number): number[] {
+  const order = runners.map((_, j) => (j + round) % runners.length);
+  return Math.floor(round / runners.length) % 2 === 0 ? order : order.reverse();
+}
 const times = runners.map(() => [] as number[]);
 // time by kind of thread, summed over each runner's blocks: warm-up, then measured rounds
 const threads = [0, 1].map(() => runners.map(() => new Map<string, ThreadTime>()));
@@ -87,8 +96,7 @@ let before: WorkerTimings[][] = [];
 for (let round = -WARM; round < ROUNDS; round++) { // negative rounds warm up
   if (round === 0) before = pools.map((dp) => dp.timings());
   const ms = new Array<number>(runners.length);
-  for (let j = 0; j < runners.length; j++) {
-    const k = (j + Math.max(round, 0)) % runners.length;
+  for (const k of orderOf(Math.max(round, 0))) {
     const was = threadTimes();
     ms[k] = await block(runners[k]);
     if (was !== null) {
@@ -132,12 +140,12 @@ counts.forEach((workers, k) => {
   console.log(`  ${String(workers).padStart(2)} worker(s)  ${rows.join("  ")}`);
 });
 // per step and kind of thread (Linux only): time on a core, and time ready to run but
-// queued for one. The workers' queued time is what the other threads took from them.
+// waiting for one: ready to run, behind the other threads of this process or of others.
 if (threadTimes() === null) console.log("time by thread: Linux only, and it needs -A for /proc");
 else {
   const kinds = [...THREAD_KINDS.map(([kind]) => kind), "other"];
   const steps = [WARM, ROUNDS].map((rounds) => rounds * BLOCK);
-  console.log(`ms per step on a core (queued for one) by thread: ${kinds.join(" / ")}`);
+  console.log(`ms per step on a core (waiting for one) by thread: ${kinds.join(" / ")}`);
   runners.forEach((_, k) => {
     const label = k === 0 ? "main thread" : `${String(counts[k - 1]).padStart(2)} worker(s)`;
     const cells = [0, 1].map((m) =>

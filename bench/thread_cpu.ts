@@ -8,7 +8,7 @@
  *   const before = threadTimes(); ...; const spent = threadTimesSince(before);
  */
 
-/** Milliseconds on a core (`run`) and queued for one (`queued`). */
+/** Milliseconds on a core (`run`) and ready to run but waiting for one (`queued`). */
 export interface ThreadTime {
   run: number;
   queued: number;
@@ -16,16 +16,22 @@ export interface ThreadTime {
 
 /** Each live thread's name and times so far, by thread id; null off Linux. */
 export function threadTimes(): Map<string, ThreadTime & { name: string }> | null {
-  const threads = new Map<string, ThreadTime & { name: string }>();
+  let entries: Deno.DirEntry[];
   try {
-    for (const entry of Deno.readDirSync("/proc/self/task")) {
-      const dir = `/proc/self/task/${entry.name}`;
+    entries = [...Deno.readDirSync("/proc/self/task")];
+  } catch {
+    return null; // not Linux, or no permission: Deno reads /proc only with -A
+  }
+  const threads = new Map<string, ThreadTime & { name: string }>();
+  for (const entry of entries) {
+    const dir = `/proc/self/task/${entry.name}`;
+    try {
       const name = Deno.readTextFileSync(`${dir}/comm`).trim();
       const [run, queued] = Deno.readTextFileSync(`${dir}/schedstat`).split(" ").map(Number);
       threads.set(entry.name, { name, run: run / 1e6, queued: queued / 1e6 });
+    } catch {
+      // the thread ended after the listing (the runtime's idle threads do): leave it out
     }
-  } catch {
-    return null; // not Linux, or no permission: Deno reads /proc only with -A
   }
   return threads;
 }
