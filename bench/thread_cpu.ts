@@ -1,7 +1,7 @@
 /**
  * Where each kind of thread in this process spent its time, from Linux's
- * `/proc/self/task/<tid>/schedstat` (nanoseconds): on a core, and ready to run but queued
- * behind other threads for one. Threads are grouped by the name Deno and V8 give them: the
+ * `/proc/self/task/<tid>/schedstat` (nanoseconds): on a core, and ready to run but waiting
+ * for one, behind other threads of this process or of others. Threads are grouped by the name Deno and V8 give them: the
  * main thread "deno", the workers "worker-N", V8's helper threads (the optimizing compiler,
  * the garbage collector) "V8 DefaultWorke", the runtime's "tokio-runtime-w".
  *
