@@ -341,16 +341,18 @@ function nllParts(
 }
 
 /**
- * `total` over the summed weights of the counted targets, PyTorch's mean. When every target
- * is ignored, the loss is NaN as in PyTorch, and so is the division by 0 it comes from; but
+ * PyTorch's mean over class-index targets: a total divided by the summed weights of the
+ * counted targets, built once for every total that divides by them. When every target is
+ * ignored, the loss is NaN as in PyTorch, and so is the division by 0 it comes from; but
  * PyTorch's gradient is then zero, where the division would send NaN back through every
  * logit. Counted targets whose weights sum to 0 still divide by 0 and give NaN gradients, as
  * in PyTorch.
  */
-function countedMean(total: Tensor, weights: Tensor, valid: Tensor): Tensor {
+function countedMean(weights: Tensor, valid: Tensor): (total: Tensor) => Tensor {
   const weightSum = weights.sum();
   const none = (weights === valid ? weightSum : valid.sum()).eq(0);
-  return none.where(NaN, total.div(none.where(1, weightSum)));
+  const divisor = none.where(1, weightSum);
+  return (total) => none.where(NaN, total.div(divisor));
 }
 
 /**
@@ -383,7 +385,7 @@ export function nllLoss(logp: Tensor, target: Tensor, options: NllLossOptions = 
   );
   if (reduction === "none") return loss;
   if (reduction === "sum") return loss.sum();
-  return countedMean(loss.sum(), weights, targets.valid);
+  return countedMean(weights, targets.valid)(loss.sum());
 }
 
 /**
@@ -487,18 +489,12 @@ export function crossEntropy(
   }
 
   const { loss, weights, targets } = nllParts(op, logp, target, options.weight, ignoreIndex);
-  const nll = reduction === "none"
-    ? loss
-    : reduction === "sum"
-    ? loss.sum()
-    : countedMean(loss.sum(), weights, targets.valid);
+  const mean = reduction === "mean" ? countedMean(weights, targets.valid) : null;
+  const reduce = (perSample: Tensor) =>
+    mean !== null ? mean(perSample.sum()) : reduction === "sum" ? perSample.sum() : perSample;
+  const nll = reduce(loss);
   if (smoothing === 0) return nll;
   // the uniform part of the smoothed target: -Σ_c w_c · logp_c per sample, zero where ignored
   const smooth = (weightView ? logp.mul(weightView) : logp).sum(classDim).neg().mul(targets.valid);
-  const smoothReduced = reduction === "none"
-    ? smooth
-    : reduction === "sum"
-    ? smooth.sum()
-    : countedMean(smooth.sum(), weights, targets.valid);
-  return nll.mul(1 - smoothing).add(smoothReduced.mul(smoothing / classes));
+  return nll.mul(1 - smoothing).add(reduce(smooth).mul(smoothing / classes));
 }
