@@ -34,7 +34,7 @@ const HEADER = SLOTS + QUEUE * SLOT;
 /**
  * The cell holding the code of command `generation` (1 for the first one posted). Like
  * every counter of the block, generations are Int32 and wrap after 2^31; compare them with
- * `after`, never with `<` or `>=`.
+ * `reached`, never with `<` or `>=`.
  */
 export function commandCell(generation: number): number {
   return SLOTS + (generation & (QUEUE - 1)) * SLOT;
