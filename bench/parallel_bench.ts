@@ -9,8 +9,8 @@
  * - matmul 1024 x 1024 x 1024: one thread against the main thread and one worker;
  * - an MLP training step (784-256-128-10, batch 256, Adam): the main thread alone
  *   (gathering its batch as the trainer does) against DataParallel on one and on two
- *   workers, each step awaited before the next is posted, and with one step queued behind
- *   the running one as the trainer runs them; samples/s is 256 / the time;
+ *   workers, each step awaited before the next is posted, and with the queue of steps kept
+ *   full as the trainer runs them; samples/s is 256 / the time;
  * - the control: the MLP's forward and backward on 128 samples, one worker against two
  *   at once with no collective (1.00x: the machine gave each worker a free core), and the
  *   same for small matmuls that stay in cache (arithmetic alone).
@@ -172,17 +172,18 @@ for (const workers of COUNTS) {
   }, async () => {
     await (await dp()).step(nextBatch());
   });
-  // as the trainer runs it: each iteration posts the next step, then awaits the one before
-  let queued: Promise<number> | null = null;
+  // as the trainer runs it: each iteration posts a step, then awaits the oldest once the
+  // queue is full
+  const queued: Promise<number>[] = [];
   Deno.bench({
-    name: `MLP step, batch 256, DataParallel ${workers} worker(s), one step queued`,
+    name: `MLP step, batch 256, DataParallel ${workers} worker(s), queue kept full`,
     group: "mlp",
     ignore,
   }, async () => {
-    const next = (await dp()).step(nextBatch());
-    next.catch(() => {}); // awaited in the next iteration (or left when the bench ends)
-    if (queued !== null) await queued;
-    queued = next;
+    const d = await dp(), next = d.step(nextBatch());
+    next.catch(() => {}); // awaited in a later iteration (or left when the bench ends)
+    queued.push(next);
+    if (queued.length === d.maxInFlight) await queued.shift();
   });
 }
 

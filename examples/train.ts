@@ -272,16 +272,19 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
       seen += n;
       progress.update(++step, lossTotal ? "" : `loss ${(lossSum / seen).toFixed(4)}`);
     };
-    // with workers, one step waits behind the one running, so they start it without waiting
-    // for this thread to wake; its loss is recorded a step later
-    let queued: { loss: Promise<number>; n: number } | null = null;
+    // with workers, the queue of steps is kept full, so they never wait for this thread to
+    // wake, and it wakes once every few steps; a step's loss is recorded when it is awaited
+    const queued: { loss: Promise<number>; n: number }[] = [];
     for (using batch of loader) {
       const n = batch.x.shape[0];
       if (dp) {
-        const next = { loss: dp.step(batch.x.toArray()), n };
-        next.loss.catch(() => {}); // a failure surfaces where it is awaited
-        if (queued !== null) record(await queued.loss, queued.n);
-        queued = next;
+        const loss = dp.step(batch.x.toArray());
+        loss.catch(() => {}); // a failure surfaces where it is awaited
+        queued.push({ loss, n });
+        if (queued.length === dp.maxInFlight) {
+          const oldest = queued.shift()!;
+          record(await oldest.loss, oldest.n);
+        }
         if (perStep) scheduler!.step();
         continue;
       }
@@ -298,7 +301,7 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
       if (perStep) scheduler!.step();
       record(loss, n);
     }
-    if (queued !== null) record(await queued.loss, queued.n);
+    for (const { loss, n } of queued) record(await loss, n);
     if (lossTotal !== null) {
       lossSum = (await lossTotal.read())[0];
       lossTotal.dispose();

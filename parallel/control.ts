@@ -3,11 +3,11 @@
  * `SharedArrayBuffer` whose cells the hot path reads and writes with `Atomics` instead of
  * messages. A command is posted by writing it into the next of `QUEUE` slots and bumping
  * `GO`; every worker runs the posted commands in order, and the last worker to finish one
- * bumps `DONE`. So the main thread can post the next command while the workers run the
- * current one, and they start it without waiting for the main thread to wake. Workers meet
- * mid-command at a generation-counted barrier (`BAR_GEN`, `BAR_COUNT`). Each rank also
- * stamps the generation it reached in a cell of its own, so that a timeout can say which
- * worker did not arrive.
+ * bumps `DONE`, waking the main thread from the command `WAKE` names on. So the main thread
+ * can post commands while the workers run earlier ones, and sleep while they run several:
+ * they start each without waiting for it to wake. Workers meet mid-command at a
+ * generation-counted barrier (`BAR_GEN`, `BAR_COUNT`). Each rank also stamps the generation
+ * it reached in a cell of its own, so that a timeout can say which worker did not arrive.
  * @module
  */
 
@@ -23,12 +23,17 @@ export const BAR_COUNT = 3;
 export const ABORT = 4;
 /** 1 + the rank of the first worker that failed (0: none). */
 export const FAILED = 5;
+/**
+ * The generation whose finish wakes the main thread: the last worker to finish a command
+ * notifies `DONE` only from this one on, so that the main thread can sleep through several.
+ */
+export const WAKE = 6;
 /** Number of argument cells of a command. */
 export const ARG_COUNT = 16;
 /** Commands that may be posted and not yet finished at once (a power of two). */
-export const QUEUE = 2;
+export const QUEUE = 8;
 // a slot: the command code, the count of workers that finished it, its arguments
-const SLOTS = 6, SLOT = 2 + ARG_COUNT;
+const SLOTS = 7, SLOT = 2 + ARG_COUNT;
 const HEADER = SLOTS + QUEUE * SLOT;
 
 /**

@@ -323,11 +323,47 @@ export class DataParallel implements AsyncDisposable {
   }
 
   /**
+   * How many steps may be in flight at once (8). Keep the queue full, awaiting the oldest
+   * step before posting past it: the workers then never wait for the main thread, and the
+   * main thread wakes once every few steps instead of every step, leaving the cores to the
+   * workers.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { randint, randn } from "@adamant/core";
+   * import { DataParallel } from "@adamant/core/parallel";
+   * const models = new URL("../examples/lib/models.ts", import.meta.url).href;
+   * await using dp = await DataParallel.create({
+   *   workers: 2,
+   *   model: { module: models, export: "buildModel", args: ["mlp", [1, 4, 4], 3] },
+   *   optimizer: "sgd",
+   *   optimizerOptions: { lr: 0.1 },
+   *   x: randn([8, 16]),
+   *   y: randint(0, 3, [8]),
+   *   inputShape: [1, 4, 4],
+   *   batchSize: 2,
+   * });
+   * const losses: number[] = [], inFlight: Promise<number>[] = [];
+   * for (let i = 0; i < 20; i++) {
+   *   inFlight.push(dp.step([(2 * i) % 8, (2 * i + 1) % 8]));
+   *   if (inFlight.length === dp.maxInFlight) losses.push(await inFlight.shift()!);
+   * }
+   * for (const loss of inFlight) losses.push(await loss);
+   * assert.equal(losses.length, 20);
+   * ```
+   */
+  get maxInFlight(): number {
+    return QUEUE;
+  }
+
+  /**
    * One training step on the samples `indices` (a global batch): forward and backward in
-   * the workers, gradients reduced, parameters updated. Up to two steps may be in flight:
-   * call `step` for the next batch before awaiting this one, and the workers start it the
-   * moment they finish this one (the optimizer's hyper-parameters are read when a step is
-   * posted, so a scheduler stepped in between applies to the next one).
+   * the workers, gradients reduced, parameters updated. Up to `maxInFlight` steps may be in
+   * flight: call `step` for the next batches before awaiting this one, and the workers start
+   * each the moment they finish the one before (the optimizer's hyper-parameters are read
+   * when a step is posted, so a scheduler stepped in between applies to the steps posted
+   * after it).
    *
    * @param indices Sample positions in the data set, at most `batchSize` of them.
    * @returns The mean loss over the batch.

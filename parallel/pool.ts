@@ -30,6 +30,7 @@ import {
   next,
   QUEUE,
   reached,
+  WAKE,
   wakeAll,
 } from "./control.ts";
 import { type ErrorInfo, errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
@@ -136,6 +137,11 @@ export class WorkerPool implements AsyncDisposable {
   #nextId = 0;
   /** The generation of the last command posted (Int32, as in the control block). */
   #posted = 0;
+  /** The main thread's one wait on `DONE`, shared by every `run` in flight. */
+  #progress: Promise<void> | null = null;
+  /** The last finished command the main thread has seen, and when it first saw it. */
+  #seenDone = 0;
+  #movedAt = 0;
   /** Calls of `run`/`runBlocking` not yet returned: a failure must wake them. */
   #inFlight = 0;
   #closed = false;
@@ -239,8 +245,9 @@ export class WorkerPool implements AsyncDisposable {
   /**
    * Runs `command` in every worker and resolves when all have finished it. The command and
    * its integer arguments go through the control block; nothing is posted. Up to `QUEUE`
-   * (2) commands may be in flight: call `run` again before awaiting the first, and the
-   * workers start the second as soon as they finish the first, in the order posted.
+   * (8) commands may be in flight: call `run` again before awaiting the first, and the
+   * workers start each as soon as they finish the one before, in the order posted. Keep
+   * the queue full and the main thread wakes once every `QUEUE / 2` commands.
    *
    * @param command The command code (0: no-op; programs number theirs from 1).
    * @param args Up to `ARG_COUNT` (16) integers, read in the workers with `context.arg(i)`.
@@ -249,31 +256,22 @@ export class WorkerPool implements AsyncDisposable {
     const generation = this.#begin("run", command, args);
     this.#hold();
     try {
-      // a barrier timeout inside the workers names more: let it come first
-      let deadline = performance.now() + this.timeoutMs + 1000;
       let result = "ok";
-      for (;;) {
-        const done = Atomics.load(this.#control, DONE);
-        if (reached(done, generation)) break;
+      while (!reached(Atomics.load(this.#control, DONE), generation)) {
         if (Atomics.load(this.#control, ABORT) !== 0) {
           // the failing worker's report is on its way as a message
           await within(this.#stopped.promise, 1000);
           result = "failed";
           break;
         }
-        const left = deadline - performance.now();
-        if (left <= 0) {
+        if (this.#stalled()) {
           result = "timed-out";
           break;
         }
-        const wait = Atomics.waitAsync(this.#control, DONE, done, left);
-        // no race against #stopped: each race would leave a handler on it until the pool ends;
-        // whatever fails the pool (markFailed, #fail, close) wakes this wait instead
-        if (wait.async) await wait.value;
-        // a command queued behind another gets its whole timeout once that one is done
-        if (Atomics.load(this.#control, DONE) !== done) {
-          deadline = performance.now() + this.timeoutMs + 1000;
-        }
+        // one wait for every run in flight: each wake of this thread costs the cores more
+        // than a step's bookkeeping does
+        this.#progress ??= this.#waitForProgress().finally(() => this.#progress = null);
+        await this.#progress;
       }
       this.#finish(result);
     } finally {
@@ -296,6 +294,7 @@ export class WorkerPool implements AsyncDisposable {
       throw new Error("WorkerPool.runBlocking: a command is still running; await it first");
     }
     const generation = this.#begin("runBlocking", command, args);
+    Atomics.store(this.#control, WAKE, generation);
     try {
       during?.();
       const deadline = performance.now() + this.timeoutMs;
@@ -362,13 +361,69 @@ export class WorkerPool implements AsyncDisposable {
       throw new RangeError(`WorkerPool.${op}: at most ${ARG_COUNT} arguments, got ${args.length}`);
     }
     this.#inFlight++;
-    const c = this.#control, generation = this.#posted = next(this.#posted);
+    const c = this.#control;
+    if (this.#posted === Atomics.load(c, DONE)) this.#watch(this.#posted);
+    const generation = this.#posted = next(this.#posted);
     // the slot's previous command (generation - QUEUE) is done: at most QUEUE are in flight
     args.forEach((a, i) => Atomics.store(c, argCell(generation, i), a));
     Atomics.store(c, commandCell(generation), command);
     Atomics.store(c, GO, generation);
     Atomics.notify(c, GO);
+    // a caller refilling the queue after a wake posts behind a wait set up before it did:
+    // move that wait's target up, never down (a worker may already have passed the old one)
+    if (this.#progress !== null) {
+      const target = this.#wakeTarget();
+      if (reached(target, Atomics.load(c, WAKE))) Atomics.store(c, WAKE, target);
+    }
     return generation;
+  }
+
+  /**
+   * Waits until the workers finish enough commands that at most half the queue is left (or
+   * the oldest, when fewer are queued): a caller that keeps the queue full then wakes once
+   * per `QUEUE / 2` commands and refills it before the workers run out. Returns early, for
+   * the callers to check, when the pool fails or a quarter of the timeout has passed.
+   */
+  async #waitForProgress(): Promise<void> {
+    const c = this.#control, target = this.#wakeTarget();
+    // before reading DONE: a worker that finishes the target after the read sees the new WAKE
+    Atomics.store(c, WAKE, target);
+    const done = Atomics.load(c, DONE);
+    if (reached(done, target)) return;
+    // a worker stuck in the oldest command is noticed within a quarter of the timeout
+    const limit = this.timeoutMs + 1000;
+    const left = Math.min(limit / 4, this.#movedAt + limit - performance.now());
+    const wait = Atomics.waitAsync(c, DONE, done, Math.max(left, 0));
+    // whatever fails the pool (markFailed, #fail, close) wakes this wait
+    if (wait.async) await wait.value;
+  }
+
+  /**
+   * The command whose finish should wake the main thread: the one that leaves `QUEUE / 2`
+   * queued, or the oldest when fewer are.
+   */
+  #wakeTarget(): number {
+    const oldest = next(Atomics.load(this.#control, DONE));
+    const ahead = (this.#posted - QUEUE / 2) | 0;
+    return reached(ahead, oldest) ? ahead : oldest;
+  }
+
+  /** Starts the command timeout's clock from `done`, the last finished command. */
+  #watch(done: number): void {
+    this.#seenDone = done;
+    this.#movedAt = performance.now();
+  }
+
+  /**
+   * Whether no command has finished for the timeout (plus a second, so that a barrier
+   * timeout inside the workers, which names more, comes first): each command gets its whole
+   * timeout from when this thread saw the one before it finish, which it sees within a
+   * quarter of the timeout.
+   */
+  #stalled(): boolean {
+    const done = Atomics.load(this.#control, DONE);
+    if (done !== this.#seenDone) this.#watch(done);
+    return performance.now() - this.#movedAt > this.timeoutMs + 1000;
   }
 
   #finish(result: string): void {

@@ -21,6 +21,8 @@ import {
   GO,
   markFailed,
   next,
+  reached,
+  WAKE,
 } from "./control.ts";
 import { errorInfo, type FromWorker, type ToWorker } from "./messages.ts";
 import type { ProgramSetup, WorkerContext, WorkerProgram } from "./program.ts";
@@ -70,7 +72,8 @@ async function loop(ctx: WorkerContext, control: Int32Array): Promise<void> {
     if (Atomics.add(control, finishCountCell(generation), 1) === ctx.size - 1) {
       Atomics.store(control, finishCountCell(generation), 0);
       Atomics.add(control, DONE, 1);
-      Atomics.notify(control, DONE);
+      // the main thread sets WAKE before it reads DONE to wait on it: no wake-up is lost
+      if (reached(generation, Atomics.load(control, WAKE))) Atomics.notify(control, DONE);
     }
   }
 }

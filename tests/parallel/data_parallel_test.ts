@@ -174,29 +174,27 @@ Deno.test("the same worker count gives bit-identical runs", async () => {
   assert.deepEqual(runs[0], runs[1]);
 });
 
-Deno.test("steps posted before the previous one is awaited give the same run, with each step's lr", async () => {
+Deno.test("steps posted before the previous ones are awaited give the same run, with each step's lr", async () => {
   const runs = [];
-  for (const queued of [false, true]) {
+  // 0: each step awaited before the next; then one step queued; then the queue kept full
+  for (const depth of [0, 1, 7]) {
     await using dp = await parallel("adam", 2);
-    const losses: number[] = [];
-    let inFlight: Promise<number> | null = null;
-    for (const [i, batch] of BATCHES.entries()) {
+    assert.equal(dp.maxInFlight, 8);
+    const losses: number[] = [], inFlight: Promise<number>[] = [];
+    // more steps than the queue holds, so that slots are reused while others are in flight
+    for (let i = 0; i < 3 * BATCHES.length; i++) {
       dp.optimizer.paramGroups[0].lr = 1e-2 / (i + 1); // read when the step is posted
-      if (!queued) {
-        losses.push(await dp.step(batch));
-        continue;
-      }
-      const next = dp.step(batch);
-      if (inFlight !== null) losses.push(await inFlight);
-      inFlight = next;
+      inFlight.push(dp.step(BATCHES[i % BATCHES.length]));
+      if (inFlight.length > depth) losses.push(await inFlight.shift()!);
     }
-    if (inFlight !== null) losses.push(await inFlight);
+    for (const loss of inFlight) losses.push(await loss);
     runs.push({ params: values(dp.model), losses });
   }
   assert.deepEqual(runs[1], runs[0]);
+  assert.deepEqual(runs[2], runs[0]);
   // the learning rates took effect: a constant one gives other values
   await using dp = await parallel("adam", 2);
-  for (const batch of BATCHES) await dp.step(batch);
+  for (let i = 0; i < 3 * BATCHES.length; i++) await dp.step(BATCHES[i % BATCHES.length]);
   assert.notDeepEqual(values(dp.model), runs[0].params);
 });
 
@@ -374,13 +372,13 @@ Deno.test("DataParallel rejects bad input clearly", async () => {
     RangeError,
     "DataParallel.step: index 99 at position 1 is outside [0, 24)",
   );
-  const first = dp.step([0, 1]), second = dp.step([2, 3]);
+  const inFlight = Array.from({ length: dp.maxInFlight }, (_, i) => dp.step([i % 24]));
   await rejectsWith(
     () => dp.step([4, 5]),
     Error,
-    "DataParallel.step: 2 steps are already in flight; await one of them first",
+    "DataParallel.step: 8 steps are already in flight; await one of them first",
   );
-  await Promise.all([first, second]);
+  await Promise.all(inFlight);
   // a batch smaller than the worker count (an epoch's last) leaves a worker idle
   assert(Number.isFinite(await dp.step([3])));
 });

@@ -12,7 +12,7 @@ import {
 } from "./programs/collective_program.ts";
 import { FILL } from "./programs/heap_program.ts";
 import { rejectsWith } from "./assert_error.ts";
-import { commandCell, next, reached } from "../../parallel/control.ts";
+import { commandCell, next, QUEUE, reached } from "../../parallel/control.ts";
 
 const PROGRAM = new URL("./programs/collective_program.ts", import.meta.url);
 
@@ -147,7 +147,7 @@ Deno.test("command generations wrap at 2^31 and still compare in order", () => {
   assert.ok(reached(wrapped, last) && !reached(last, wrapped));
   assert.ok(reached(next(wrapped), wrapped) && reached(wrapped, wrapped));
   assert.notEqual(commandCell(wrapped), commandCell(last));
-  assert.equal(commandCell(wrapped), commandCell(next(next(wrapped))));
+  assert.equal(commandCell(wrapped), commandCell((wrapped + QUEUE) | 0));
 });
 
 Deno.test("a barrier timeout names the worker that did not arrive", async () => {
@@ -198,12 +198,13 @@ Deno.test("commands posted while others run are queued, and run in order with th
     const first = pool.run(SLEEP, [-1, 100]).then(() => order.push("sleep"));
     // posted while the workers sleep: each reads its own arguments, after the one before it
     const second = pool.run(RECORD, [5, 0]).then(() => order.push("record"));
+    const noops = Array.from({ length: QUEUE - 2 }, () => pool.run(0));
     await rejectsWith(
       () => pool.run(0),
       Error,
-      "WorkerPool.run: 2 commands are already in flight; await one of them first",
+      "WorkerPool.run: 8 commands are already in flight; await one of them first",
     );
-    await Promise.all([first, second]);
+    await Promise.all([first, second, ...noops]);
     assert.deepEqual(order, ["sleep", "record"]);
     for (let i = 1; i < 8; i++) {
       const next = pool.run(RECORD, [10 * i, i]);
@@ -215,6 +216,56 @@ Deno.test("commands posted while others run are queued, and run in order with th
     const want = [5, 15, 35, 65, 105, 155, 215, 285];
     assert.deepEqual([...rank(0)], want);
     assert.deepEqual([...rank(1)], want);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("with the queue full, the main thread sleeps until half of it has drained", async () => {
+  const { pool } = await collectivePool(2, 4);
+  try {
+    const start = performance.now();
+    const runs = Array.from({ length: QUEUE }, () => pool.run(SLEEP, [-1, 20]));
+    await runs[0];
+    // the first is done after 20 ms, but the wake comes when QUEUE / 2 (4) have finished
+    const waited = performance.now() - start;
+    assert(waited >= 75, `the oldest command resolved after ${waited} ms, before 4 had finished`);
+    await Promise.all(runs);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("every run resolves once its command is done, however the runs are awaited", async () => {
+  // a lost wake-up would leave a run waiting a quarter of the 60 s timeout
+  const { pool, rank } = await collectivePool(2, 64, 60_000);
+  const deadline = <T>(run: Promise<T>) =>
+    Promise.race([
+      run,
+      new Promise<never>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error("a wake-up was lost")), 5000);
+        Deno.unrefTimer(timer);
+      }),
+    ]);
+  try {
+    let at = 0;
+    const post = () => {
+      at++;
+      return pool.run(RECORD, [1, at - 1]);
+    };
+    // only the newest awaited
+    const newest = Array.from({ length: QUEUE }, post);
+    await deadline(newest[QUEUE - 1]);
+    // each in order
+    for (const run of Array.from({ length: QUEUE }, post)) await deadline(run);
+    // the queue kept full, the oldest awaited before each post past it
+    const inFlight: Promise<void>[] = [];
+    while (at < 64) {
+      inFlight.push(post());
+      if (inFlight.length === QUEUE) await deadline(inFlight.shift()!);
+    }
+    await deadline(Promise.all(inFlight));
+    assert.deepEqual([...rank(0)], Array.from({ length: 64 }, (_, i) => i + 1));
   } finally {
     pool.close();
   }
