@@ -64,6 +64,21 @@ interface Emitted {
   scalars: number[];
 }
 
+/** An op's code cut at its operands: text, then 0 (x), 1 (y), 2 (p0) or 3 (p1), and so on. */
+type Template = readonly (string | number)[];
+const OPERANDS = ["x", "y", "p0", "p1"];
+const templates = new Map<string, Template>();
+
+/** `code` as a template, cut once per op code rather than once per fused loop. */
+function templateOf(code: string): Template {
+  let t = templates.get(code);
+  if (t === undefined) {
+    t = code.split(/\b(x|y|p0|p1)\b/).map((part, i) => i % 2 === 1 ? OPERANDS.indexOf(part) : part);
+    templates.set(code, t);
+  }
+  return t;
+}
+
 /** `e` as JavaScript over `v0..` (leaves) and `s0..` (scalars), and as a `SimdNode`. */
 function emit(e: Expr, ctx: Emitted): { js: string; node: SimdNode } {
   if (e.kind === "scalar") {
@@ -75,18 +90,19 @@ function emit(e: Expr, ctx: Emitted): { js: string; node: SimdNode } {
     if (leaf < 0) leaf = ctx.leaves.push({ storage: e.storage, offset: e.offset }) - 1;
     return { js: `v${leaf}`, node: { leaf } };
   }
-  const args = e.args.map((a) => emit(a, ctx));
-  const params = e.params.map((p) => ctx.scalars.push(p) - 1);
-  const js = e.code.replace(
-    /\b(x|y|p0|p1)\b/g,
-    (name) =>
-      name === "x"
-        ? `(${args[0].js})`
-        : name === "y"
-        ? `(${args[1].js})`
-        : `s${params[name === "p0" ? 0 : 1]}`,
-  );
-  return { js, node: { op: e.name, args: args.map((a) => a.node), params } };
+  // plain loops: this runs for every fused op, and V8 compiles a lean function faster
+  const js: string[] = [], nodes: SimdNode[] = [], params: number[] = [];
+  for (const a of e.args) {
+    const emitted = emit(a, ctx);
+    js.push(`(${emitted.js})`);
+    nodes.push(emitted.node);
+  }
+  for (const p of e.params) params.push(ctx.scalars.push(p) - 1);
+  let body = "";
+  for (const part of templateOf(e.code)) {
+    body += typeof part === "string" ? part : part < 2 ? js[part] : `s${params[part - 2]}`;
+  }
+  return { js: body, node: { op: e.name, args: nodes, params } };
 }
 
 type Fused = (
