@@ -1,14 +1,17 @@
 /**
- * Whole-training throughput of the trainer's MLP at batch 256: two epochs per worker count,
- * on Fashion-MNIST when /usr/share/datasets/fashion-mnist exists, else on the embedded
- * digits. Prints samples/s of each epoch and the speed-up of the second over 0 workers (the
- * main thread alone) and over one worker. The second epoch is the steady state: the first
- * also pays for compiling the kernels, once per worker, while the workers compete with the
- * compiler threads for the cores. Before and after, a control (bench/cores.ts) says whether
- * the machine gave the largest count of workers (at least 2) a free core each.
+ * Whole-training throughput of the trainer's MLP at batch 256, on Fashion-MNIST when
+ * /usr/share/datasets/fashion-mnist exists, else on the embedded digits, for each worker
+ * count (0: the main thread alone). The runs live in one process and take turns an epoch at
+ * a time: round k runs epoch k of every run, in an order that rotates, forwards and
+ * backwards, so that a noisy machine's fast and slow stretches fall on every run alike. The
+ * first round also pays for compiling the kernels (once per worker, while the workers
+ * compete with the compiler threads for the cores) and is left out. Prints samples/s of each
+ * epoch, then for each count the median of the later rounds' speed-ups over the first count
+ * (and over one worker). Before and after, a control (bench/cores.ts) says whether the
+ * machine gave the largest count of workers (at least 2) a free core each.
  *
- *   deno run --allow-read bench/parallel_train.ts            # 0, 1 and 2 workers
- *   deno run --allow-read bench/parallel_train.ts 1 2 4 8    # a bigger machine
+ *   deno run --allow-read bench/parallel_train.ts            # 0, 1 and 2 workers, 7 epochs each
+ *   deno run --allow-read bench/parallel_train.ts 0 2 4 8    # a bigger machine
  */
 import { train } from "../examples/train.ts";
 import { coreControl } from "./cores.ts";
@@ -18,6 +21,8 @@ const data = await Deno.stat(FASHION).then(() => "fashion-mnist", () => "digits"
 const counts = Deno.args.length > 0 ? Deno.args.map(Number) : [0, 1, 2];
 const bad = counts.find((c) => !Number.isInteger(c) || c < 0);
 if (bad !== undefined) throw new RangeError(`parallel_train: worker counts are integers >= 0`);
+// one round to warm up, then every order of the runs (each first once, forwards and backwards)
+const EPOCHS = 1 + 2 * counts.length;
 
 async function control(when: string): Promise<void> {
   const workers = Math.max(2, ...counts);
@@ -28,15 +33,47 @@ async function control(when: string): Promise<void> {
   );
 }
 
-console.log(`MLP on ${data}, batch 256, 2 epochs; ${navigator.hardwareConcurrency} cores`);
+/** The runs in the order round `round` (>= 0) takes them. */
+function orderOf(round: number): number[] {
+  const order = counts.map((_, j) => (j + round) % counts.length);
+  return Math.floor(round / counts.length) % 2 === 0 ? order : order.reverse();
+}
+const schedule = Array.from({ length: EPOCHS }, (_, round) => orderOf(round)).flat();
+
+// the turn passes to the next run in `schedule` when the holder asks for its next epoch
+let slot = 0, holder = -1;
+const waiting = new Map<number, () => void>();
+function release(run: number): void {
+  if (holder !== run) return;
+  holder = -1;
+  slot++;
+  const next = schedule[slot], wake = waiting.get(next);
+  if (wake !== undefined) {
+    waiting.delete(next);
+    holder = next;
+    wake();
+  }
+}
+function turn(run: number): Promise<void> {
+  release(run);
+  if (holder === -1 && schedule[slot] === run) {
+    holder = run;
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => waiting.set(run, resolve));
+}
+
+console.log(
+  `MLP on ${data}, batch 256, ${EPOCHS} epochs per run, taking turns; ` +
+    `${navigator.hardwareConcurrency} cores`,
+);
 await control("before");
-const rates = new Map<number, number>();
-for (const workers of counts) {
-  const epochs: number[] = [];
+const rates = counts.map(() => [] as number[]);
+await Promise.all(counts.map(async (workers, run) => {
   await train({
     data,
     model: "mlp",
-    epochs: 2,
+    epochs: EPOCHS,
     batchSize: 256,
     lr: 1e-3,
     optimizer: "adam",
@@ -45,17 +82,26 @@ for (const workers of counts) {
     workers,
     log: (line) => {
       const match = line.match(/ (\d+) samples\/s/);
-      if (match) epochs.push(Number(match[1]));
+      if (match) rates[run].push(Number(match[1]));
     },
+    beforeEpoch: () => turn(run),
   });
-  const rate = epochs[1];
-  rates.set(workers, rate);
-  const over = (base: number | undefined, what: string) =>
-    base === undefined ? "" : `  ${(rate / base).toFixed(2)}x ${what}`;
-  console.log(
-    `${String(workers).padStart(3)} workers  epoch 1 ${String(epochs[0]).padStart(6)}, ` +
-      `epoch 2 ${String(rate).padStart(6)} samples/s` +
-      over(rates.get(0), "0 workers") + over(workers === 1 ? undefined : rates.get(1), "1 worker"),
-  );
-}
+  release(run);
+}));
 await control("after");
+
+/** The median; the mean of the middle two for an even count. */
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b), mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+const over = (run: number, base: number) =>
+  median(rates[run].slice(1).map((rate, e) => rate / rates[base][e + 1]));
+counts.forEach((workers, run) => {
+  const one = counts.indexOf(1);
+  console.log(
+    `${String(workers).padStart(3)} workers  samples/s by epoch ${rates[run].join(", ")}` +
+      (run === 0 ? "" : `  ${over(run, 0).toFixed(2)}x ${counts[0]} workers`) +
+      (one < 0 || run === one || workers === 0 ? "" : `  ${over(run, one).toFixed(2)}x 1 worker`),
+  );
+});

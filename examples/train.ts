@@ -207,6 +207,8 @@ export interface TrainOptions {
   device?: Device;
   /** Where progress lines go (default console.log). */
   log?: (line: string) => void;
+  /** Awaited before each epoch (benchmarks use it to let runs take turns). */
+  beforeEpoch?: (epoch: number) => Promise<void>;
 }
 
 /** Trains as the options say and returns the per-epoch curve. */
@@ -262,6 +264,7 @@ export async function train(options: TrainOptions): Promise<CurvePoint[]> {
   );
   const lastEpoch = Math.min(epochs, options.stopAfter ?? epochs);
   for (let epoch = firstEpoch; epoch <= lastEpoch; epoch++) {
+    await options.beforeEpoch?.(epoch);
     const progress = new Progress(loader.length, `epoch ${epoch}/${epochs}`);
     const start = performance.now();
     let lossSum = 0, seen = 0, step = 0;
