@@ -38,6 +38,22 @@ Deno.test("a resumed run continues bit-identically to an uninterrupted one", asy
   }
 });
 
+Deno.test("beforeEpoch is awaited before each epoch starts", async () => {
+  const events: string[] = [];
+  await train({
+    ...base,
+    epochs: 2,
+    log: (line) => {
+      if (/^epoch \d/.test(line)) events.push(line.slice(0, 7));
+    },
+    beforeEpoch: async (epoch) => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      events.push(`before ${epoch}`);
+    },
+  });
+  assert.deepEqual(events, ["before 1", "epoch 1", "before 2", "epoch 2"]);
+});
+
 Deno.test("the CNN trains on the digits", async () => {
   const curves = await train({ ...base, model: "cnn", epochs: 2, batchSize: 64 });
   assert.ok(curves[1].accuracy > 0.5, `accuracy ${curves[1].accuracy}`);
