@@ -270,7 +270,7 @@ export class WorkerPool implements AsyncDisposable {
         }
         // one wait for every run in flight: each wake of this thread costs the cores more
         // than a step's bookkeeping does
-        this.#progress ??= this.#waitForProgress().finally(() => this.#progress = null);
+        this.#progress ??= this.#waitForProgress(generation).finally(() => this.#progress = null);
         await this.#progress;
       }
       this.#finish(result);
@@ -371,8 +371,9 @@ export class WorkerPool implements AsyncDisposable {
     Atomics.notify(c, GO);
     // a caller refilling the queue after a wake posts behind a wait set up before it did:
     // move that wait's target up, never down (a worker may already have passed the old one)
-    if (this.#progress !== null) {
-      const target = this.#wakeTarget();
+    const done = Atomics.load(c, DONE);
+    if (this.#progress !== null && !reached(done, generation)) {
+      const target = this.#wakeTarget(done);
       if (reached(target, Atomics.load(c, WAKE))) Atomics.store(c, WAKE, target);
     }
     return generation;
@@ -381,30 +382,32 @@ export class WorkerPool implements AsyncDisposable {
   /**
    * Waits until the workers finish enough commands that at most half the queue is left (or
    * the oldest, when fewer are queued): a caller that keeps the queue full then wakes once
-   * per `QUEUE / 2` commands and refills it before the workers run out. Returns early, for
-   * the callers to check, when the pool fails or a quarter of the timeout has passed.
+   * per `QUEUE / 2` commands and refills it before the workers run out. Returns at once when
+   * command `generation` (the caller's) is already done, and early, for the callers to
+   * check, when the pool fails or a quarter of the timeout has passed.
    */
-  async #waitForProgress(): Promise<void> {
-    const c = this.#control, target = this.#wakeTarget();
-    // before reading DONE: a worker that finishes the target after the read sees the new WAKE
-    Atomics.store(c, WAKE, target);
-    const done = Atomics.load(c, DONE);
-    if (reached(done, target)) return;
+  async #waitForProgress(generation: number): Promise<void> {
+    const c = this.#control, seen = Atomics.load(c, DONE);
+    // done since the caller looked: a target past the last posted command would never come
+    if (reached(seen, generation)) return;
+    Atomics.store(c, WAKE, this.#wakeTarget(seen));
+    // after storing WAKE: a worker that finishes a command after this load sees the new WAKE
+    if (Atomics.load(c, DONE) !== seen) return;
     // a worker stuck in the oldest command is noticed within a quarter of the timeout
     const limit = this.timeoutMs + 1000;
     const left = Math.min(limit / 4, this.#movedAt + limit - performance.now());
-    const wait = Atomics.waitAsync(c, DONE, done, Math.max(left, 0));
+    const wait = Atomics.waitAsync(c, DONE, seen, Math.max(left, 0));
     // whatever fails the pool (markFailed, #fail, close) wakes this wait
     if (wait.async) await wait.value;
   }
 
   /**
-   * The command whose finish should wake the main thread: the one that leaves `QUEUE / 2`
-   * queued, or the oldest when fewer are.
+   * The command whose finish should wake the main thread, `done` being the last finished:
+   * the one that leaves `QUEUE / 2` queued, or the oldest when fewer are. Never past the
+   * last posted command, which `done` has not reached.
    */
-  #wakeTarget(): number {
-    const oldest = next(Atomics.load(this.#control, DONE));
-    const ahead = (this.#posted - QUEUE / 2) | 0;
+  #wakeTarget(done: number): number {
+    const oldest = next(done), ahead = (this.#posted - QUEUE / 2) | 0;
     return reached(ahead, oldest) ? ahead : oldest;
   }
 
