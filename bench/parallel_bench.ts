@@ -153,6 +153,15 @@ Deno.bench(
   },
 );
 
+/**
+ * The steps a "queue kept full" bench posted and had not awaited when it ended: each bench
+ * after it awaits them first (in its warm-up), so that they do not run under its timing.
+ */
+const inFlight: Promise<number>[] = [];
+async function drained(): Promise<void> {
+  while (inFlight.length > 0) await inFlight.shift();
+}
+
 for (const workers of COUNTS) {
   const dp = lazy(() =>
     DataParallel.create({
@@ -170,20 +179,20 @@ for (const workers of COUNTS) {
     group: "mlp",
     ignore,
   }, async () => {
+    await drained();
     await (await dp()).step(nextBatch());
   });
   // as the trainer runs it: each iteration posts a step, then awaits the oldest once the
   // queue is full
-  const queued: Promise<number>[] = [];
   Deno.bench({
     name: `MLP step, batch 256, DataParallel ${workers} worker(s), queue kept full`,
     group: "mlp",
     ignore,
   }, async () => {
     const d = await dp(), next = d.step(nextBatch());
-    next.catch(() => {}); // awaited in a later iteration (or left when the bench ends)
-    queued.push(next);
-    if (queued.length === d.maxInFlight) await queued.shift();
+    next.catch(() => {}); // awaited in a later iteration, or by the next bench
+    inFlight.push(next);
+    if (inFlight.length === d.maxInFlight) await inFlight.shift();
   });
 }
 
@@ -194,6 +203,7 @@ for (const workers of COUNTS) {
     baseline: workers === COUNTS[0],
     ignore,
   }, async () => {
+    await drained();
     await (await poolOf.get(workers)!()).run(COMPUTE);
   });
 }

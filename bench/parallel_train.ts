@@ -70,23 +70,27 @@ console.log(
 await control("before");
 const rates = counts.map(() => [] as number[]);
 await Promise.all(counts.map(async (workers, run) => {
-  await train({
-    data,
-    model: "mlp",
-    epochs: EPOCHS,
-    batchSize: 256,
-    lr: 1e-3,
-    optimizer: "adam",
-    scheduler: "none",
-    seed: 0,
-    workers,
-    log: (line) => {
-      const match = line.match(/ (\d+) samples\/s/);
-      if (match) rates[run].push(Number(match[1]));
-    },
-    beforeEpoch: () => turn(run),
-  });
-  release(run);
+  // a run that fails passes the turn on, so the others finish and the failure surfaces
+  try {
+    await train({
+      data,
+      model: "mlp",
+      epochs: EPOCHS,
+      batchSize: 256,
+      lr: 1e-3,
+      optimizer: "adam",
+      scheduler: "none",
+      seed: 0,
+      workers,
+      log: (line) => {
+        const match = line.match(/ (\d+) samples\/s/);
+        if (match) rates[run].push(Number(match[1]));
+      },
+      beforeEpoch: () => turn(run),
+    });
+  } finally {
+    release(run);
+  }
 }));
 await control("after");
 
