@@ -9,7 +9,7 @@
 import type { FloatArray } from "../optim/update.ts";
 import { simdLoop, type SimdNode } from "../tensor/cpu/simd_fused.ts";
 import { heapAddress } from "../tensor/heap.ts";
-import { barrierWait } from "./control.ts";
+import { ABORT, BAR_GEN, barrierWait } from "./control.ts";
 
 /**
  * The operations data-parallel training needs, behind one interface so that another
@@ -195,6 +195,22 @@ export class SharedMemoryCollectives implements Collectives {
     this.#timeoutMs = timeoutMs;
   }
 
+  /**
+   * Work this rank may do while it waits at a barrier (another rank's product, say): called
+   * before each sleep, it returns whether it did some, and the wait goes on either way.
+   */
+  helper: (() => boolean) | null = null;
+
+  /** Wakes the ranks asleep at a barrier, so that they look for work for their `helper`. */
+  wakeWaiting(): void {
+    Atomics.notify(this.#control, BAR_GEN);
+  }
+
+  /** Whether the pool has aborted (a worker failed, or the pool closed). */
+  get aborted(): boolean {
+    return Atomics.load(this.#control, ABORT) !== 0;
+  }
+
   /** Milliseconds this rank has spent blocked in barriers so far. */
   get waitedMs(): number {
     return this.#waitedMs;
@@ -205,7 +221,7 @@ export class SharedMemoryCollectives implements Collectives {
     if (this.size === 1) return;
     const start = performance.now();
     try {
-      barrierWait(this.#control, this.rank, this.size, this.#timeoutMs);
+      barrierWait(this.#control, this.rank, this.size, this.#timeoutMs, this.helper);
     } finally {
       this.#waitedMs += performance.now() - start;
     }

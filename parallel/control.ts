@@ -130,13 +130,15 @@ export function nameWorkers(ranks: readonly number[]): string {
 /**
  * Blocks the calling worker until all `size` workers have called it for this generation,
  * or throws: `AbortedError` when the pool aborts, an `Error` naming the workers that did
- * not arrive within `timeoutMs`.
+ * not arrive within `timeoutMs`. Before each sleep it calls `help`, work the worker may do
+ * meanwhile (another worker's product), which returns whether it did some.
  */
 export function barrierWait(
   control: Int32Array,
   rank: number,
   size: number,
   timeoutMs: number,
+  help: (() => boolean) | null = null,
 ): void {
   // read the generation before arriving: it cannot move until this worker has arrived
   const generation = Atomics.load(control, BAR_GEN);
@@ -150,6 +152,7 @@ export function barrierWait(
   const deadline = performance.now() + timeoutMs;
   while (Atomics.load(control, BAR_GEN) === generation) {
     if (Atomics.load(control, ABORT) !== 0) throw new AbortedError("barrier: the pool aborted");
+    if (help?.()) continue;
     const left = deadline - performance.now();
     if (left <= 0) {
       const missing = missingRanks(control, size, arrivedCell, next(generation));

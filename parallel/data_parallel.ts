@@ -30,6 +30,7 @@ import {
 import { importExport } from "./dp_program.ts";
 import { WorkerPool } from "./pool.ts";
 import { QUEUE } from "./control.ts";
+import { createBoards } from "./help_board.ts";
 
 /**
  * Options of `DataParallel.create`.
@@ -106,7 +107,10 @@ export interface WorkerTimings {
   reduce: number;
   /** Clipping and the optimizer update of its shard. */
   update: number;
-  /** Blocked at barriers: waiting for slower workers. */
+  /**
+   * At barriers: waiting for slower workers, or, meanwhile, computing part of their
+   * weight gradients for them.
+   */
   wait: number;
 }
 
@@ -306,6 +310,7 @@ export class DataParallel implements AsyncDisposable {
       hyperKeys: keys,
       hyper: new SharedArrayBuffer(8 * keys.length * QUEUE),
       maxGradNorm,
+      boards: workers > 1 ? createBoards(workers) : null,
     };
     const pool = await WorkerPool.create({ workers, timeoutMs: options.timeoutMs });
     try {

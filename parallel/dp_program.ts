@@ -17,7 +17,9 @@ import { arrayOver, type DType } from "../tensor/dtype.ts";
 import { sizeOf } from "../tensor/shape.ts";
 import { SharedArena } from "./arena.ts";
 import { sharedView } from "./shared_floats.ts";
-import { shardRange } from "./collectives.ts";
+import { shardRange, SharedMemoryCollectives } from "./collectives.ts";
+import { HelpBoards } from "./help_board.ts";
+import { setMatmulExecutor } from "../tensor/cpu/matmul.ts";
 import { QUEUE } from "./control.ts";
 import {
   batchShare,
@@ -85,6 +87,10 @@ export async function setup(
   // zeroed as a tensor: SIMD stores into the heap, where `fill` on shared memory is slow
   const gradTensor = new Tensor(new Storage(grad, false), [length]);
 
+  if (init.boards !== null && collectives instanceof SharedMemoryCollectives) {
+    // a worker done early helps the others with their weight gradients at the barrier
+    setMatmulExecutor(new HelpBoards(init.boards, collectives).executor);
+  }
   const [from, to] = shardRange(length, size, rank);
   let optimizer: Optimizer | null = null;
   if (to > from) {

@@ -89,6 +89,8 @@ export interface DataParallelInit {
   /** Float64: `QUEUE` slots of the values of `hyperKeys`. */
   hyper: SharedArrayBuffer;
   maxGradNorm: number | null;
+  /** The boards of products that workers help each other with (null: one worker). */
+  boards: SharedArrayBuffer | null;
 }
 
 /**

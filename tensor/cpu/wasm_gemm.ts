@@ -287,6 +287,68 @@ export function gemmF32(
   return true;
 }
 
+/** Products of at most one KC x NC slab of B, which `packSlab` and `gemmStrips` split. */
+export const SLAB = { k: KC, n: NC } as const;
+
+/** The heap buffer this thread packs a shared slab of B into (kept: it is reused). */
+let slab: Float32Array | null = null;
+
+/**
+ * Packs all of B (k x n, with k <= KC and n <= NC) into panels in a heap buffer of this
+ * thread's, for `gemmStrips` calls of any thread that shares the heap; returns its byte
+ * address, or -1 where the heap cannot hold it or B does not lie there.
+ */
+export function packSlab(g: GemmModule, b: MatrixView, k: number, n: number): number {
+  const bSpan = g.heap ? heapSpan(b, k, n) : null;
+  if (bSpan === null || k > KC || n > NC) return -1;
+  slab ??= acquire("float32", KC * NC) as Float32Array;
+  const at = heapAddress(slab);
+  if (at < 0) return -1;
+  packB(g, new Float32Array(g.memory.buffer), at, b, bSpan, 0, 0, k, n);
+  return at;
+}
+
+/**
+ * Rows `i0` to `i1` (excluded; `i0` a multiple of MR) of C = A @ B for a product whose B
+ * `packSlab` packed at byte `packed`, C lying in the heap at byte `c` (row-major, m x n)
+ * clear of A and B: the same tiles, packing and stores as `gemmF32`, so the rows come out
+ * the same, whichever thread computes them. Returns false, having done nothing, where the
+ * heap cannot give the scratch it needs.
+ */
+export function gemmStrips(
+  g: GemmModule,
+  n: number,
+  k: number,
+  a: MatrixView,
+  packed: number,
+  c: number,
+  i0: number,
+  i1: number,
+): boolean {
+  const aBase = 0, edgeBase = MR * KC * 4, edgeLd = Math.ceil(NC / NR) * NR;
+  const base = scratchAt(g, edgeBase + MR * edgeLd * 4);
+  if (base < 0) return false;
+  const f = new Float32Array(g.memory.buffer), edge = base + edgeBase;
+  const aSpan = heapSpan(a, i1, k);
+  const full = Math.floor(n / NR), cols = n - full * NR;
+  for (let i = i0; i < i1; i += MR) {
+    const rows = Math.min(MR, i1 - i);
+    packA(g, f, base + aBase, a, aSpan, i, rows, 0, k);
+    const cRow = c + 4 * i * n;
+    if (rows === MR) {
+      if (full > 0) g.gemm(base + aBase, packed, cRow, full, k, n * 4, 0);
+      if (cols > 0) {
+        g.gemm(base + aBase, packed + full * k * NR * 4, edge, 1, k, NR * 4, 0);
+        merge(f, edge / 4, NR, cRow / 4 + full * NR, n, MR, cols, 0);
+      }
+    } else {
+      g.gemm(base + aBase, packed, edge, full + (cols > 0 ? 1 : 0), k, edgeLd * 4, 0);
+      merge(f, edge / 4, edgeLd, cRow / 4, n, rows, n, 0);
+    }
+  }
+  return true;
+}
+
 /** Stores (`acc` 0) or adds a rows x cols block of scratch tile `src` into C at `dst`. */
 function merge(
   f: Float32Array,

@@ -382,3 +382,42 @@ Deno.test("DataParallel rejects bad input clearly", async () => {
   // a batch smaller than the worker count (an epoch's last) leaves a worker idle
   assert(Number.isFinite(await dp.step([3])));
 });
+
+Deno.test("at the trainer's MLP size, where workers help with each other's weight gradients, runs repeat bit for bit and match one thread", async () => {
+  // 2 x 32 samples: each first-layer weight gradient is a 256 x 784 x 32 product, large
+  // enough to share, so a worker done first computes part of the other's
+  manualSeed(11);
+  const x = randn([128, 784]), y = randint(0, 10, [128]);
+  const batches = [0, 1, 2, 3].map((s) => Array.from({ length: 64 }, (_, i) => (s * 29 + i) % 128));
+  const models = new URL("../../examples/lib/models.ts", import.meta.url).href;
+  const runs: number[][] = [];
+  for (let run = 0; run < 2; run++) {
+    manualSeed(3);
+    await using dp = await DataParallel.create({
+      workers: 2,
+      model: { module: models, export: "buildModel", args: ["mlp", [1, 28, 28], 10] },
+      optimizer: "adam",
+      optimizerOptions: { lr: 1e-3 },
+      x,
+      y,
+      inputShape: [1, 28, 28],
+      batchSize: 64,
+    });
+    for (const batch of batches) await dp.step(batch);
+    runs.push(values(dp.model));
+  }
+  assert.deepEqual(runs[1], runs[0]);
+  const { buildModel } = await import(models);
+  manualSeed(3);
+  const model = buildModel("mlp", [1, 28, 28], 10) as Module;
+  const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+  for (const batch of batches) {
+    const idx = tensor(batch, { dtype: "int32" });
+    const out = model.forward(x.indexSelect(0, idx).reshape([64, 1, 28, 28]));
+    const loss = crossEntropy(out, y.indexSelect(0, idx));
+    optimizer.zeroGrad();
+    loss.backward();
+    optimizer.step();
+  }
+  assertClose(runs[0], values(model), 1e-5, "two workers against one thread");
+});

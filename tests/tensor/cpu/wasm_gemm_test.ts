@@ -5,8 +5,10 @@ import {
   type GemmModule,
   gemmModule,
   gemmModuleBytes,
+  gemmStrips,
   MR,
   NR,
+  packSlab,
 } from "../../../tensor/cpu/wasm_gemm.ts";
 import { matmulReference, type MatrixView } from "../../../tensor/cpu/matmul.ts";
 import { heapAddress } from "../../../tensor/heap.ts";
@@ -131,4 +133,35 @@ Deno.test("gemmF32 writing over its own operand gives the product of the old val
   matmulReference(m, n, k, a, b, want, 0);
   assert.ok(gemmF32(g, m, n, k, a, b, a.data as Float32Array, a.offset));
   assert.deepEqual(a.data.subarray(a.offset, a.offset + m * n), want);
+});
+
+Deno.test("gemmStrips gives gemmF32's bits for any split of the rows, in any order", () => {
+  const g = gemmModule()!;
+  // random values: every rounding shows, so equal bits mean the same sums in the same order
+  const random = (rows: number, cols: number, layout: "row" | "col"): MatrixView => {
+    const data = heapArray(rows * cols + 3);
+    for (let i = 0; i < rows * cols; i++) data[3 + i] = Math.sin(i * 12.9898) * 3;
+    const rowStride = layout === "row" ? cols : 1, colStride = layout === "row" ? 1 : rows;
+    return { data, offset: 3, rowStride, colStride };
+  };
+  for (const [m, n, k] of [[100, 77, 128], [256, 784, 128], [13, 1024, 256], [7, 9, 5]]) {
+    for (const la of ["row", "col"] as const) {
+      for (const lb of ["row", "col"] as const) {
+        const a = random(m, k, la), b = random(k, n, lb);
+        const want = heapArray(m * n), got = heapArray(m * n);
+        assert.ok(gemmF32(g, m, n, k, a, b, want, 0));
+        const packed = packSlab(g, b, k, n);
+        assert.ok(packed >= 0);
+        got.fill(NaN);
+        // groups of 2 strips, then 1, last first: each call stores its rows only
+        const starts = [];
+        for (let i = 0; i < m; i += (starts.length % 2 === 0 ? 2 : 1) * MR) starts.push(i);
+        for (let s = starts.length - 1; s >= 0; s--) {
+          const end = s + 1 < starts.length ? starts[s + 1] : m;
+          assert.ok(gemmStrips(g, n, k, a, packed, heapAddress(got), starts[s], end));
+        }
+        assert.deepEqual(got, want, `${m}x${n}x${k}, A ${la}-major, B ${lb}-major`);
+      }
+    }
+  }
 });

@@ -1,0 +1,124 @@
+/**
+ * Products that idle workers help with. A worker about to run a large float32 product of
+ * one slab (k <= 256, n <= 1024: a layer's weight gradient, summed over its share of the
+ * batch) whose operands lie in the shared heap packs B once, publishes the product on its
+ * board, and computes it in groups of row strips that it claims one at a time; a worker
+ * waiting at a barrier claims the groups left. Every strip goes through the same packing,
+ * tiles and stores whichever thread computes it, so the result does not depend on who
+ * helped.
+ * @module
+ */
+
+import type { MatmulExecutor } from "../tensor/cpu/matmul.ts";
+import { gemmModule, gemmStrips, heapSpan, MR, packSlab, SLAB } from "../tensor/cpu/wasm_gemm.ts";
+import { heapAddress, heapBuffer } from "../tensor/heap.ts";
+import { AbortedError } from "./control.ts";
+import type { SharedMemoryCollectives } from "./collectives.ts";
+
+// a board: groups, the next to claim, those done, then m, n, k, A (first element, row and
+// column strides, as heap float indices), packed B and C (heap bytes)
+const TOTAL = 0, NEXT = 1, DONE = 2, FIELDS = 3, CELLS = 16;
+/** Rows of C in a claim: whole register strips. */
+const GROUP = 4 * MR;
+
+/** The boards of `size` workers. */
+export function createBoards(size: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * CELLS * size);
+}
+
+/** One worker's side of the boards. */
+export class HelpBoards {
+  readonly #cells: Int32Array;
+  readonly #collectives: SharedMemoryCollectives;
+  readonly #threshold: number;
+  /** Groups of other workers' products this worker has computed. */
+  helped = 0;
+
+  /**
+   * Registers this worker's side: its executor for `matmul`'s large products, and helping
+   * as the work `collectives` does while it waits at a barrier.
+   *
+   * @param boards The boards, from `createBoards`.
+   * @param collectives This worker's collectives.
+   * @param threshold The fewest multiply-adds a product needs to be published.
+   */
+  constructor(
+    boards: SharedArrayBuffer,
+    collectives: SharedMemoryCollectives,
+    threshold = 1 << 21,
+  ) {
+    this.#cells = new Int32Array(boards);
+    this.#collectives = collectives;
+    this.#threshold = threshold;
+    collectives.helper = () => this.help();
+  }
+
+  /** The executor this worker registers: publishes large one-slab products, then joins in. */
+  readonly executor: MatmulExecutor = (m, n, k, a, b, out, outOffset) => {
+    const g = gemmModule();
+    if (
+      g === null || !g.heap || !(out instanceof Float32Array) || m * n * k < this.#threshold ||
+      k > SLAB.k || n > SLAB.n || m < 2 * GROUP
+    ) return false;
+    const aSpan = heapSpan(a, m, k), bSpan = heapSpan(b, k, n), outAt = heapAddress(out);
+    if (aSpan === null || bSpan === null || outAt < 0) return false;
+    const c = outAt + 4 * outOffset, bytes = 4 * m * n;
+    const clear = (s: [number, number]) => s[1] <= c || s[0] >= c + bytes;
+    if (!clear(aSpan) || !clear(bSpan)) return false;
+    const packed = packSlab(g, b, k, n);
+    if (packed < 0) return false;
+    const cells = this.#cells, base = this.#collectives.rank * CELLS;
+    const groups = Math.ceil(m / GROUP);
+    [m, n, k, aSpan[0] / 4, a.rowStride, a.colStride, packed, c].forEach((v, i) =>
+      cells[base + FIELDS + i] = v
+    );
+    Atomics.store(cells, base + DONE, 0);
+    Atomics.store(cells, base + TOTAL, groups);
+    // last: a claim below TOTAL only succeeds once the fields above are written
+    Atomics.store(cells, base + NEXT, 0);
+    this.#collectives.wakeWaiting();
+    while (this.#claim(this.#collectives.rank)) { /* this worker's own share */ }
+    for (;;) {
+      const done = Atomics.load(cells, base + DONE);
+      if (done >= groups) break;
+      if (this.#collectives.aborted) throw new AbortedError("help: the pool aborted");
+      Atomics.wait(cells, base + DONE, done, 100);
+    }
+    return true;
+  };
+
+  /** Claims and computes a group of another worker's product; false when none is left. */
+  help(): boolean {
+    const { rank, size } = this.#collectives;
+    for (let r = 0; r < size; r++) {
+      if (r !== rank && this.#claim(r)) {
+        this.helped++;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #claim(r: number): boolean {
+    const cells = this.#cells, base = r * CELLS;
+    if (Atomics.load(cells, base + NEXT) >= Atomics.load(cells, base + TOTAL)) return false;
+    const group = Atomics.add(cells, base + NEXT, 1);
+    if (group >= Atomics.load(cells, base + TOTAL)) return false;
+    const [m, n, k, a, ars, acs, packed, c] = cells.subarray(base + FIELDS, base + FIELDS + 8);
+    const heap = new Float32Array(heapBuffer(c + 4 * m * n));
+    const ok = gemmStrips(
+      gemmModule()!,
+      n,
+      k,
+      { data: heap, offset: a, rowStride: ars, colStride: acs },
+      packed,
+      c,
+      group * GROUP,
+      Math.min(m, (group + 1) * GROUP),
+    );
+    if (!ok) throw new Error("help: the heap has no scratch for a shared product");
+    Atomics.add(cells, base + DONE, 1);
+    Atomics.notify(cells, base + DONE);
+    return true;
+  }
+}
