@@ -28,7 +28,10 @@ export interface Collectives {
   readonly rank: number;
   /** The number of workers. */
   readonly size: number;
-  /** Milliseconds this rank has spent blocked in barriers (those inside collectives too). */
+  /**
+   * Milliseconds this rank has spent in barriers (those inside collectives too): blocked,
+   * or doing its `helper`'s work meanwhile.
+   */
   readonly waitedMs: number;
   /** Returns once every worker has called it. */
   barrier(): void;
@@ -211,7 +214,7 @@ export class SharedMemoryCollectives implements Collectives {
     return Atomics.load(this.#control, ABORT) !== 0;
   }
 
-  /** Milliseconds this rank has spent blocked in barriers so far. */
+  /** Milliseconds this rank has spent in barriers so far, blocked or helping. */
   get waitedMs(): number {
     return this.#waitedMs;
   }

@@ -10,14 +10,23 @@
  */
 
 import type { MatmulExecutor } from "../tensor/cpu/matmul.ts";
-import { gemmModule, gemmStrips, heapSpan, MR, packSlab, SLAB } from "../tensor/cpu/wasm_gemm.ts";
+import {
+  gemmModule,
+  gemmStrips,
+  heapSpan,
+  MR,
+  packSlab,
+  SLAB,
+  stripScratch,
+} from "../tensor/cpu/wasm_gemm.ts";
 import { heapAddress, heapBuffer } from "../tensor/heap.ts";
 import { AbortedError } from "./control.ts";
 import type { SharedMemoryCollectives } from "./collectives.ts";
 
-// a board: groups, the next to claim, those done, then m, n, k, A (first element, row and
-// column strides, as heap float indices), packed B and C (heap bytes)
-const TOTAL = 0, NEXT = 1, DONE = 2, FIELDS = 3, CELLS = 16;
+// a board: the claims (groups << 16 | the next group to claim, one cell, so that a claim is
+// one compare-and-swap against the product it read), the groups done, then m, n, k, A
+// (first element, row and column strides, as heap float indices), packed B and C (bytes)
+const CLAIMS = 0, DONE = 1, FIELDS = 2, CELLS = 16;
 /** Rows of C in a claim: whole register strips. */
 const GROUP = 4 * MR;
 
@@ -60,6 +69,8 @@ export class HelpBoards {
       g === null || !g.heap || !(out instanceof Float32Array) || m * n * k < this.#threshold ||
       k > SLAB.k || n > SLAB.n || m < 2 * GROUP
     ) return false;
+    // the owner's scratch first: every group it claims must be computed
+    if (!stripScratch(g)) return false;
     const aSpan = heapSpan(a, m, k), bSpan = heapSpan(b, k, n), outAt = heapAddress(out);
     if (aSpan === null || bSpan === null || outAt < 0) return false;
     const c = outAt + 4 * outOffset, bytes = 4 * m * n;
@@ -69,13 +80,13 @@ export class HelpBoards {
     if (packed < 0) return false;
     const cells = this.#cells, base = this.#collectives.rank * CELLS;
     const groups = Math.ceil(m / GROUP);
+    if (groups >= 1 << 15) return false;
     [m, n, k, aSpan[0] / 4, a.rowStride, a.colStride, packed, c].forEach((v, i) =>
       cells[base + FIELDS + i] = v
     );
     Atomics.store(cells, base + DONE, 0);
-    Atomics.store(cells, base + TOTAL, groups);
-    // last: a claim below TOTAL only succeeds once the fields above are written
-    Atomics.store(cells, base + NEXT, 0);
+    // last: a claim only succeeds once the fields above are written
+    Atomics.store(cells, base + CLAIMS, groups << 16);
     this.#collectives.wakeWaiting();
     while (this.#claim(this.#collectives.rank)) { /* this worker's own share */ }
     for (;;) {
@@ -100,14 +111,24 @@ export class HelpBoards {
   }
 
   #claim(r: number): boolean {
-    const cells = this.#cells, base = r * CELLS;
-    if (Atomics.load(cells, base + NEXT) >= Atomics.load(cells, base + TOTAL)) return false;
-    const group = Atomics.add(cells, base + NEXT, 1);
-    if (group >= Atomics.load(cells, base + TOTAL)) return false;
+    const cells = this.#cells, base = r * CELLS, g = gemmModule()!;
+    let group = -1;
+    for (;;) {
+      const claims = Atomics.load(cells, base + CLAIMS);
+      if ((claims & 0xffff) >= claims >>> 16) return false;
+      // a helper without scratch leaves the group to the others, before taking it
+      if (!stripScratch(g)) return false;
+      if (Atomics.compareExchange(cells, base + CLAIMS, claims, claims + 1) === claims) {
+        group = claims & 0xffff;
+        break;
+      }
+    }
     const [m, n, k, a, ars, acs, packed, c] = cells.subarray(base + FIELDS, base + FIELDS + 8);
-    const heap = new Float32Array(heapBuffer(c + 4 * m * n));
+    // a view of the heap as far as A and C reach: either may lie past this thread's last one
+    const aEnd = 4 * (a + (m - 1) * ars + (k - 1) * acs + 1);
+    const heap = new Float32Array(heapBuffer(Math.max(c + 4 * m * n, aEnd)));
     const ok = gemmStrips(
-      gemmModule()!,
+      g,
       n,
       k,
       { data: heap, offset: a, rowStride: ars, colStride: acs },
@@ -116,7 +137,7 @@ export class HelpBoards {
       group * GROUP,
       Math.min(m, (group + 1) * GROUP),
     );
-    if (!ok) throw new Error("help: the heap has no scratch for a shared product");
+    if (!ok) throw new Error("help: the scratch checked before the claim went missing");
     Atomics.add(cells, base + DONE, 1);
     Atomics.notify(cells, base + DONE);
     return true;

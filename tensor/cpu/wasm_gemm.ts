@@ -303,9 +303,22 @@ export function packSlab(g: GemmModule, b: MatrixView, k: number, n: number): nu
   if (bSpan === null || k > KC || n > NC) return -1;
   slab ??= acquire("float32", KC * NC) as Float32Array;
   const at = heapAddress(slab);
-  if (at < 0) return -1;
+  if (at < 0) {
+    // a full heap gave a plain buffer: drop it, so a later call asks the heap again
+    release(slab);
+    slab = null;
+    return -1;
+  }
   packB(g, new Float32Array(g.memory.buffer), at, b, bSpan, 0, 0, k, n);
   return at;
+}
+
+/** Scratch bytes `gemmStrips` takes: an A strip and an edge tile. */
+const STRIP_SCRATCH = MR * KC * 4 + MR * Math.ceil(NC / NR) * NR * 4;
+
+/** Whether this thread has the scratch `gemmStrips` needs (taking it now if not). */
+export function stripScratch(g: GemmModule): boolean {
+  return scratchAt(g, STRIP_SCRATCH) >= 0;
 }
 
 /**
@@ -326,7 +339,7 @@ export function gemmStrips(
   i1: number,
 ): boolean {
   const aBase = 0, edgeBase = MR * KC * 4, edgeLd = Math.ceil(NC / NR) * NR;
-  const base = scratchAt(g, edgeBase + MR * edgeLd * 4);
+  const base = scratchAt(g, STRIP_SCRATCH);
   if (base < 0) return false;
   const f = new Float32Array(g.memory.buffer), edge = base + edgeBase;
   const aSpan = heapSpan(a, i1, k);

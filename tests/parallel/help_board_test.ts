@@ -7,7 +7,9 @@ import { heapAddress } from "../../tensor/heap.ts";
 import { type HelpInit, PRODUCT } from "./programs/help_program.ts";
 
 Deno.test("a worker waiting at a barrier helps with another's product, with the bits of one thread", async () => {
-  const [m, n, k] = [256, 784, 128]; // a layer's weight gradient: (g^T x) over 128 samples
+  // a long product (some 30 ms on one thread), so that the sleeping rank surely wakes in time
+  // to claim part of it
+  const [m, n, k] = [2048, 1000, 256];
   const kept: Tensor[] = [];
   const heapFloats = (length: number) => {
     const t = zeros([length]);
