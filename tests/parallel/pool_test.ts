@@ -239,14 +239,17 @@ Deno.test("with the queue full, the main thread sleeps until half of it has drai
 Deno.test("every run resolves once its command is done, however the runs are awaited", async () => {
   // a lost wake-up would leave a run waiting a quarter of the 60 s timeout
   const { pool, rank } = await collectivePool(2, 64, 60_000);
-  const deadline = <T>(run: Promise<T>) =>
-    Promise.race([
-      run,
-      new Promise<never>((_, reject) => {
-        const timer = setTimeout(() => reject(new Error("a wake-up was lost")), 5000);
-        Deno.unrefTimer(timer);
-      }),
-    ]);
+  const deadline = async <T>(run: Promise<T>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const lost = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("a wake-up was lost")), 5000);
+    });
+    try {
+      return await Promise.race([run, lost]);
+    } finally {
+      clearTimeout(timer); // else it fires later, in another test, as an unhandled rejection
+    }
+  };
   try {
     let at = 0;
     const post = () => {
