@@ -13,13 +13,13 @@ import type { MatmulExecutor } from "../tensor/cpu/matmul.ts";
 import {
   gemmModule,
   gemmStrips,
-  heapSpan,
   MR,
   packSlab,
   SLAB,
   stripScratch,
 } from "../tensor/cpu/wasm_gemm.ts";
-import { heapAddress, heapBuffer } from "../tensor/heap.ts";
+import { heapBuffer } from "../tensor/heap.ts";
+import { heapOperands } from "./matmul.ts";
 import { AbortedError } from "./control.ts";
 import type { SharedMemoryCollectives } from "./collectives.ts";
 
@@ -27,6 +27,8 @@ import type { SharedMemoryCollectives } from "./collectives.ts";
 // one compare-and-swap against the product it read), the groups done, then m, n, k, A
 // (first element, row and column strides, as heap float indices), packed B and C (bytes)
 const CLAIMS = 0, DONE = 1, FIELDS = 2, CELLS = 16;
+/** The fewest multiply-adds a product needs to be published. */
+const PUBLISHED = 1 << 21;
 /** Rows of C in a claim: whole register strips. */
 const GROUP = 4 * MR;
 
@@ -39,7 +41,6 @@ export function createBoards(size: number): SharedArrayBuffer {
 export class HelpBoards {
   readonly #cells: Int32Array;
   readonly #collectives: SharedMemoryCollectives;
-  readonly #threshold: number;
   /** Groups of other workers' products this worker has computed. */
   helped = 0;
 
@@ -49,16 +50,10 @@ export class HelpBoards {
    *
    * @param boards The boards, from `createBoards`.
    * @param collectives This worker's collectives.
-   * @param threshold The fewest multiply-adds a product needs to be published.
    */
-  constructor(
-    boards: SharedArrayBuffer,
-    collectives: SharedMemoryCollectives,
-    threshold = 1 << 21,
-  ) {
+  constructor(boards: SharedArrayBuffer, collectives: SharedMemoryCollectives) {
     this.#cells = new Int32Array(boards);
     this.#collectives = collectives;
-    this.#threshold = threshold;
     collectives.helper = () => this.help();
   }
 
@@ -66,22 +61,20 @@ export class HelpBoards {
   readonly executor: MatmulExecutor = (m, n, k, a, b, out, outOffset) => {
     const g = gemmModule();
     if (
-      g === null || !g.heap || !(out instanceof Float32Array) || m * n * k < this.#threshold ||
+      g === null || !g.heap || !(out instanceof Float32Array) || m * n * k < PUBLISHED ||
       k > SLAB.k || n > SLAB.n || m < 2 * GROUP
     ) return false;
     // the owner's scratch first: every group it claims must be computed
     if (!stripScratch(g)) return false;
-    const aSpan = heapSpan(a, m, k), bSpan = heapSpan(b, k, n), outAt = heapAddress(out);
-    if (aSpan === null || bSpan === null || outAt < 0) return false;
-    const c = outAt + 4 * outOffset, bytes = 4 * m * n;
-    const clear = (s: [number, number]) => s[1] <= c || s[0] >= c + bytes;
-    if (!clear(aSpan) || !clear(bSpan)) return false;
+    const inHeap = heapOperands(m, n, k, a, b, out, outOffset);
+    if (inHeap === null) return false;
     const packed = packSlab(g, b, k, n);
     if (packed < 0) return false;
     const cells = this.#cells, base = this.#collectives.rank * CELLS;
     const groups = Math.ceil(m / GROUP);
     if (groups >= 1 << 15) return false;
-    [m, n, k, aSpan[0] / 4, a.rowStride, a.colStride, packed, c].forEach((v, i) =>
+    const [aFirst, aRows, aCols, , , , cFirst] = inHeap;
+    [m, n, k, aFirst, aRows, aCols, packed, 4 * cFirst].forEach((v, i) =>
       cells[base + FIELDS + i] = v
     );
     Atomics.store(cells, base + DONE, 0);

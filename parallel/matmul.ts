@@ -53,7 +53,7 @@ function pack(v: MatrixView, rows: number, cols: number, dest: Float32Array): vo
  * element, as heap element indices) when A, B and C all lie in the heap and C overlaps
  * neither; else null.
  */
-function heapOperands(
+export function heapOperands(
   m: number,
   n: number,
   k: number,

@@ -60,6 +60,8 @@ export { MR, NR } from "./gemm_tile.ts";
 const NV = NR / 4;
 const KC = 256;
 const NC = 1024;
+/** Row length of the edge tile: every panel of an NC-wide slab. */
+const EDGE_LD = Math.ceil(NC / NR) * NR;
 
 /** `v128.load32_splat`: an element of A straight into all four lanes. */
 const load32Splat = (offset: number) => [...simd(0x09), 2, ...uleb(offset)];
@@ -249,38 +251,23 @@ export function gemmF32(
   outOffset: number,
 ): boolean {
   const aBase = 0, bBase = MR * KC * 4, edgeBase = bBase + KC * NC * 4;
-  const edgeLd = Math.ceil(NC / NR) * NR;
   const cBytes = m * n * 4;
   const outAt = g.heap ? heapAddress(out) : -1;
   const bSpan = g.heap ? heapSpan(b, k, n) : null;
   const aSpan = g.heap ? heapSpan(a, m, k) : null;
   const cStart = outAt + 4 * outOffset;
   const inPlace = outAt >= 0 && clearOf(aSpan, cStart, cBytes) && clearOf(bSpan, cStart, cBytes);
-  const base = scratchAt(g, edgeBase + MR * edgeLd * 4 + (inPlace ? 0 : cBytes));
+  const base = scratchAt(g, edgeBase + MR * EDGE_LD * 4 + (inPlace ? 0 : cBytes));
   if (base < 0) return false;
-  const c = inPlace ? cStart : base + edgeBase + MR * edgeLd * 4;
+  const c = inPlace ? cStart : base + edgeBase + MR * EDGE_LD * 4;
   const f = new Float32Array(g.memory.buffer);
   const sB = base + bBase, edge = base + edgeBase;
   for (let jc = 0; jc < n; jc += NC) {
-    const nc = Math.min(NC, n - jc), full = Math.floor(nc / NR), cols = nc - full * NR;
+    const nc = Math.min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc), acc = pc === 0 ? 0 : 1;
       packB(g, f, sB, b, bSpan, pc, jc, kc, nc);
-      for (let i = 0; i < m; i += MR) {
-        const rows = Math.min(MR, m - i);
-        packA(g, f, base + aBase, a, aSpan, i, rows, pc, kc);
-        const cRow = c + 4 * (i * n + jc);
-        if (rows === MR) {
-          if (full > 0) g.gemm(base + aBase, sB, cRow, full, kc, n * 4, acc);
-          if (cols > 0) {
-            g.gemm(base + aBase, sB + full * kc * NR * 4, edge, 1, kc, NR * 4, 0);
-            merge(f, edge / 4, NR, cRow / 4 + full * NR, n, MR, cols, acc);
-          }
-        } else {
-          g.gemm(base + aBase, sB, edge, full + (cols > 0 ? 1 : 0), kc, edgeLd * 4, 0);
-          merge(f, edge / 4, edgeLd, cRow / 4, n, rows, nc, acc);
-        }
-      }
+      strips(g, f, a, aSpan, base + aBase, sB, edge, c, n, jc, nc, pc, kc, acc, 0, m);
     }
   }
   if (!inPlace) out.set(f.subarray(c / 4, c / 4 + m * n), outOffset);
@@ -314,7 +301,7 @@ export function packSlab(g: GemmModule, b: MatrixView, k: number, n: number): nu
 }
 
 /** Scratch bytes `gemmStrips` takes: an A strip and an edge tile. */
-const STRIP_SCRATCH = MR * KC * 4 + MR * Math.ceil(NC / NR) * NR * 4;
+const STRIP_SCRATCH = MR * KC * 4 + MR * EDGE_LD * 4;
 
 /** Whether this thread has the scratch `gemmStrips` needs (taking it now if not). */
 export function stripScratch(g: GemmModule): boolean {
@@ -338,28 +325,56 @@ export function gemmStrips(
   i0: number,
   i1: number,
 ): boolean {
-  const aBase = 0, edgeBase = MR * KC * 4, edgeLd = Math.ceil(NC / NR) * NR;
   const base = scratchAt(g, STRIP_SCRATCH);
   if (base < 0) return false;
-  const f = new Float32Array(g.memory.buffer), edge = base + edgeBase;
-  const aSpan = heapSpan(a, i1, k);
-  const full = Math.floor(n / NR), cols = n - full * NR;
+  const f = new Float32Array(g.memory.buffer);
+  // the A strip at the start of the scratch, the edge tile after it
+  const edge = base + MR * KC * 4;
+  strips(g, f, a, heapSpan(a, i1, k), base, packed, edge, c, n, 0, n, 0, k, 0, i0, i1);
+  return true;
+}
+
+/**
+ * Rows `i0` to `i1` (`i0` a multiple of MR) of one block of C, columns `jc` to `jc + nc`
+ * and k from `pc` to `pc + kc`: each MR-row strip of A is packed at byte `aAt` and run
+ * against the B panels packed at `sB`, whole tiles stored (`acc` 0) or added into C in
+ * place, ragged ones through the edge tile at `edge`. `gemmF32` and `gemmStrips` both run
+ * it, which is what makes their rows the same bits.
+ */
+function strips(
+  g: GemmModule,
+  f: Float32Array,
+  a: MatrixView,
+  aSpan: [number, number] | null,
+  aAt: number,
+  sB: number,
+  edge: number,
+  c: number,
+  n: number,
+  jc: number,
+  nc: number,
+  pc: number,
+  kc: number,
+  acc: number,
+  i0: number,
+  i1: number,
+): void {
+  const full = Math.floor(nc / NR), cols = nc - full * NR;
   for (let i = i0; i < i1; i += MR) {
     const rows = Math.min(MR, i1 - i);
-    packA(g, f, base + aBase, a, aSpan, i, rows, 0, k);
-    const cRow = c + 4 * i * n;
+    packA(g, f, aAt, a, aSpan, i, rows, pc, kc);
+    const cRow = c + 4 * (i * n + jc);
     if (rows === MR) {
-      if (full > 0) g.gemm(base + aBase, packed, cRow, full, k, n * 4, 0);
+      if (full > 0) g.gemm(aAt, sB, cRow, full, kc, n * 4, acc);
       if (cols > 0) {
-        g.gemm(base + aBase, packed + full * k * NR * 4, edge, 1, k, NR * 4, 0);
-        merge(f, edge / 4, NR, cRow / 4 + full * NR, n, MR, cols, 0);
+        g.gemm(aAt, sB + full * kc * NR * 4, edge, 1, kc, NR * 4, 0);
+        merge(f, edge / 4, NR, cRow / 4 + full * NR, n, MR, cols, acc);
       }
     } else {
-      g.gemm(base + aBase, packed, edge, full + (cols > 0 ? 1 : 0), k, edgeLd * 4, 0);
-      merge(f, edge / 4, edgeLd, cRow / 4, n, rows, n, 0);
+      g.gemm(aAt, sB, edge, full + (cols > 0 ? 1 : 0), kc, EDGE_LD * 4, 0);
+      merge(f, edge / 4, EDGE_LD, cRow / 4, n, rows, nc, acc);
     }
   }
-  return true;
 }
 
 /** Stores (`acc` 0) or adds a rows x cols block of scratch tile `src` into C at `dst`. */
